@@ -1,0 +1,252 @@
+/*
+ * route: page sources and single-flight (see route.h).
+ *
+ * In-flight fetches live in one table under one mutex, keyed like pages (path, ETag, index).
+ * A miss first looks in the store, then, under the table lock, joins a fetch in flight or
+ * starts one; the store is checked again under the lock, so a fetch that finished in between
+ * is seen (a finished fetch puts its page in the store before it leaves the table). The fetch
+ * runs on the loop of the request that started it; waiters on other loops are woken through
+ * their mailboxes.
+ */
+#include "route.h"
+
+#include "hash.h"
+#include "log.h"
+#include "loop.h"
+#include "pages.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ROUTE_FLIGHT_BUCKETS 4096 /* power of two; in-flight pages are few (windows x requests) */
+
+struct route_waiter {
+    struct route_waiter *next;
+    struct loop *loop;
+    route_page_cb cb;
+    void *arg;
+    uint64_t index;
+    enum ufs_status status;
+    struct page *page;
+};
+
+struct route_flight {
+    struct route_flight *next;
+    struct route *route;
+    struct loop *loop; /* the loop running the fetch */
+    uint64_t hash;
+    uint64_t index;
+    char *path;
+    size_t path_len;
+    char *etag;
+    size_t etag_len;
+    char *bucket;
+    char *key;
+    size_t key_len;
+    uint32_t len;
+    struct route_waiter *waiters;
+};
+
+struct route {
+    struct page_store *store;
+    struct ufs *ufs;
+    uint64_t page_size;
+    uint8_t seed[HASH_SIPHASH_KEY_BYTES];
+    pthread_mutex_t lock;
+    struct route_flight *flights[ROUTE_FLIGHT_BUCKETS];
+    atomic_uint_fast64_t ufs_page_reads, shared_waits, failures;
+};
+
+struct route *route_create(const struct route_config *cfg)
+{
+    struct route *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->store = cfg->store;
+    r->ufs = cfg->ufs;
+    r->page_size = cfg->page_size;
+    if (hash_seed_random(r->seed) != 0) {
+        free(r);
+        return NULL;
+    }
+    pthread_mutex_init(&r->lock, NULL);
+    return r;
+}
+
+void route_destroy(struct route *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}
+
+void route_get_stats(struct route *r, struct route_stats *out)
+{
+    out->ufs_page_reads = atomic_load(&r->ufs_page_reads);
+    out->shared_waits = atomic_load(&r->shared_waits);
+    out->failures = atomic_load(&r->failures);
+}
+
+static uint64_t route_hash(struct route *r, const struct route_object *o, uint64_t index)
+{
+    struct hash_sip h;
+    hash_sip_init(&h, r->seed);
+    hash_sip_update(&h, o->path, o->path_len);
+    hash_sip_update(&h, "", 1);
+    hash_sip_update(&h, o->etag, strlen(o->etag));
+    hash_sip_update(&h, &index, sizeof(index));
+    return hash_sip_final(&h);
+}
+
+static bool route_flight_matches(const struct route_flight *f, uint64_t hash,
+                                 const struct route_object *o, uint64_t index)
+{
+    size_t etag_len = strlen(o->etag);
+    return f->hash == hash && f->index == index && f->path_len == o->path_len &&
+           f->etag_len == etag_len && memcmp(f->path, o->path, o->path_len) == 0 &&
+           memcmp(f->etag, o->etag, etag_len) == 0;
+}
+
+static void route_flight_free(struct route_flight *f)
+{
+    free(f->path);
+    free(f->etag);
+    free(f->bucket);
+    free(f->key);
+    free(f);
+}
+
+static char *route_copy(const char *s, size_t len)
+{
+    char *p = malloc(len + 1);
+    if (p) {
+        memcpy(p, s, len);
+        p[len] = '\0';
+    }
+    return p;
+}
+
+static void route_waiter_fire(void *arg)
+{
+    struct route_waiter *w = arg;
+    w->cb(w->arg, w->index, w->status, w->page);
+    free(w);
+}
+
+static void route_fetch_done(void *arg, enum ufs_status st, struct page *page)
+{
+    struct route_flight *f = arg;
+    struct route *r = f->route;
+    if (st == UFS_OK && (!page || page->len != f->len)) {
+        /* The backends check lengths; this is the last line of defence before caching. */
+        log_warn("route: page %llu of a %s object came back with %u bytes, wanted %u",
+                 (unsigned long long)f->index, r->ufs->scheme, page ? page->len : 0, f->len);
+        page_unref(page);
+        page = NULL;
+        st = UFS_ERROR;
+    }
+    if (st == UFS_OK) {
+        struct page_key key = {f->path, f->path_len, f->etag, f->etag_len, f->index};
+        if (page_store_put(r->store, &key, page) != 0)
+            log_debug("route: page not cached (out of memory)");
+    } else {
+        atomic_fetch_add(&r->failures, 1);
+    }
+
+    pthread_mutex_lock(&r->lock);
+    struct route_flight **link = &r->flights[f->hash & (ROUTE_FLIGHT_BUCKETS - 1)];
+    while (*link != f)
+        link = &(*link)->next;
+    *link = f->next;
+    struct route_waiter *waiters = f->waiters;
+    pthread_mutex_unlock(&r->lock);
+
+    while (waiters) {
+        struct route_waiter *w = waiters;
+        waiters = w->next;
+        w->status = st;
+        w->page = page ? page_ref(page) : NULL;
+        if (w->loop == f->loop)
+            loop_defer(w->loop, route_waiter_fire, w);
+        else
+            loop_post(w->loop, route_waiter_fire, w);
+    }
+    page_unref(page);
+    route_flight_free(f);
+}
+
+struct page *route_read_page(struct route *r, struct loop *l, const struct route_object *o,
+                             uint64_t index, route_page_cb cb, void *arg)
+{
+    size_t etag_len = strlen(o->etag);
+    struct page_key key = {o->path, o->path_len, o->etag, etag_len, index};
+    struct page *page = page_store_get(r->store, &key);
+    if (page)
+        return page;
+
+    struct route_waiter *w = calloc(1, sizeof(*w));
+    if (!w) {
+        log_error("route: out of memory");
+        abort();
+    }
+    w->loop = l;
+    w->cb = cb;
+    w->arg = arg;
+    w->index = index;
+
+    uint64_t hash = route_hash(r, o, index);
+    pthread_mutex_lock(&r->lock);
+    struct route_flight **bucket = &r->flights[hash & (ROUTE_FLIGHT_BUCKETS - 1)];
+    for (struct route_flight *f = *bucket; f; f = f->next) {
+        if (route_flight_matches(f, hash, o, index)) {
+            w->next = f->waiters;
+            f->waiters = w;
+            pthread_mutex_unlock(&r->lock);
+            atomic_fetch_add(&r->shared_waits, 1);
+            return NULL;
+        }
+    }
+    page = page_store_get(r->store, &key);
+    if (page) {
+        pthread_mutex_unlock(&r->lock);
+        free(w);
+        return page;
+    }
+    struct route_flight *f = calloc(1, sizeof(*f));
+    if (f) {
+        f->route = r;
+        f->loop = l;
+        f->hash = hash;
+        f->index = index;
+        f->path = route_copy(o->path, o->path_len);
+        f->path_len = o->path_len;
+        f->etag = route_copy(o->etag, etag_len);
+        f->etag_len = etag_len;
+        f->bucket = route_copy(o->bucket, strlen(o->bucket));
+        f->key = route_copy(o->key, o->key_len);
+        f->key_len = o->key_len;
+        f->len = (uint32_t)pages_length(o->size, r->page_size, index);
+        f->waiters = w;
+    }
+    if (!f || !f->path || !f->etag || !f->bucket || !f->key) {
+        log_error("route: out of memory");
+        abort();
+    }
+    f->next = *bucket;
+    *bucket = f;
+    pthread_mutex_unlock(&r->lock);
+
+    atomic_fetch_add(&r->ufs_page_reads, 1);
+    r->ufs->ops->read_page(r->ufs, l, f->bucket, f->key, f->key_len, f->etag,
+                           pages_offset(index, r->page_size), f->len, route_fetch_done, f);
+    return NULL;
+}
+
+void route_forget_path(struct route *r, const char *path, size_t path_len)
+{
+    page_store_remove_path(r->store, path, path_len);
+}

@@ -1,0 +1,63 @@
+/*
+ * route: decides where page i of an object comes from, and makes concurrent misses of one page
+ * share one fetch (single-flight across every loop of the process).
+ *
+ * Today the sources are the local page store, then the UFS. The cluster issue plugs Alluxio
+ * workers in between, here, without touching server/. A fetched page is stored only after its
+ * length was checked against the object's size (the UFS backends check status, Content-Range
+ * and ETag before that).
+ */
+#ifndef CORE_ROUTE_H
+#define CORE_ROUTE_H
+
+#include "meta.h"
+#include "page_store/page_store.h"
+#include "ufs/ufs.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct loop;
+struct route;
+
+struct route_config {
+    struct page_store *store; /* not owned */
+    struct ufs *ufs;          /* not owned */
+    uint64_t page_size;
+};
+
+struct route_stats {
+    uint64_t ufs_page_reads; /* pages fetched from the UFS */
+    uint64_t shared_waits;   /* misses that joined a fetch already in flight */
+    uint64_t failures;       /* page fetches that failed */
+};
+
+struct route *route_create(const struct route_config *cfg);
+void route_destroy(struct route *r);
+void route_get_stats(struct route *r, struct route_stats *out);
+
+/* One object version, as the request knows it. All pointers stay valid for the call only. */
+struct route_object {
+    const char *bucket;
+    const char *key;
+    size_t key_len;
+    const char *path; /* full UFS path: "s3://bucket/key" */
+    size_t path_len;
+    uint64_t size;
+    const char *etag;
+};
+
+/* cb gets a new page reference on success (NULL and the reason otherwise). */
+typedef void (*route_page_cb)(void *arg, uint64_t index, enum ufs_status st, struct page *page);
+
+/*
+ * Page index of o. Returns a new reference at once when the page is cached (cb not called);
+ * otherwise NULL, and cb runs later on loop l exactly once (never inside this call).
+ */
+struct page *route_read_page(struct route *r, struct loop *l, const struct route_object *o,
+                             uint64_t index, route_page_cb cb, void *arg);
+
+/* Forget every cached page of path (after the UFS said the object changed). */
+void route_forget_path(struct route *r, const char *path, size_t path_len);
+
+#endif

@@ -1,0 +1,361 @@
+/*
+ * main: the alluxio-s3-proxy process. Reads the configuration (file, then environment, then
+ * --set flags), builds the shared engine (UFS, page store, metadata cache, route), starts one
+ * io_uring loop thread per core, each with its own SO_REUSEPORT listener, and waits for signals.
+ *
+ * SIGTERM/SIGINT: every loop stops accepting, finishes the responses in flight (up to
+ * shutdown_timeout), then the process exits 0. Signals are taken by sigwait on the main thread
+ * only, so no handler ever runs on a loop.
+ */
+#include "../conf/config.h"
+#include "../core/http_client.h"
+#include "../core/log.h"
+#include "../core/loop.h"
+#include "../core/meta.h"
+#include "../core/offload.h"
+#include "../core/page_store/page_store.h"
+#include "../core/route.h"
+#include "../core/ufs/ufs.h"
+#include "http/server.h"
+#include "s3/s3.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAIN_MAX_LOOPS       256
+#define MAIN_RING_ENTRIES    1024
+#define MAIN_OFFLOAD_THREADS 2
+#define MAIN_META_ENTRIES    (64 * 1024)
+#define MAIN_VERSION         "0.1.0"
+
+#define MAIN_QUIESCE_POLL_MS 20   /* after the drain, how often to look for UFS transfers */
+#define MAIN_QUIESCE_MAX_MS  3000 /* and how long at most to wait for them */
+
+struct main_loop {
+    pthread_t thread;
+    struct loop_timer quiesce_timer;
+    uint64_t quiesce_waited_ms;
+    struct loop *loop;
+    struct http_server *servers[CONFIG_MAX_LISTEN];
+    size_t server_count;
+    size_t servers_open; /* not yet drained after shutdown began */
+    uint64_t shutdown_ms;
+};
+
+static atomic_uint main_loops_running;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: alluxio-s3-proxy [-c FILE] [--set KEY=VALUE]... [--print-config]\n"
+            "\n"
+            "An S3 endpoint that serves objects of a UFS (S3 or a local directory) through an\n"
+            "Alluxio-style page cache.\n"
+            "\n"
+            "  -c, --config FILE   YAML configuration (see conf/local.yaml)\n"
+            "  --set KEY=VALUE     set one key, dotted: --set target_options.endpoint_url=URL\n"
+            "                      --set options.alluxio.worker.page.store.page.size=4MB\n"
+            "  --print-config      print the effective configuration (secrets masked) and exit\n"
+            "  --version           print the version and exit\n"
+            "Precedence: --set > environment (AWS_*, ALLUXIO_S3_PROXY_*) > file > defaults.\n");
+}
+
+/* Clients are gone; UFS fetches they started (prefetched pages) may still be running: let
+ * them land (bounded) so nothing is cut off mid-transfer or leaked at exit. */
+static void main_quiesce(struct loop_timer *t)
+{
+    struct main_loop *ml =
+        (struct main_loop *)((char *)t - offsetof(struct main_loop, quiesce_timer));
+    struct http_client *hc = *loop_slot(ml->loop, LOOP_SLOT_HTTP_CLIENT);
+    if (http_client_active(hc) == 0 || ml->quiesce_waited_ms >= MAIN_QUIESCE_MAX_MS) {
+        loop_stop(ml->loop);
+        return;
+    }
+    ml->quiesce_waited_ms += MAIN_QUIESCE_POLL_MS;
+    loop_timer_arm(ml->loop, &ml->quiesce_timer, MAIN_QUIESCE_POLL_MS);
+}
+
+static void main_server_drained(void *arg)
+{
+    struct main_loop *ml = arg;
+    if (--ml->servers_open == 0) {
+        loop_timer_init(&ml->quiesce_timer, main_quiesce);
+        loop_timer_arm(ml->loop, &ml->quiesce_timer, 0);
+    }
+}
+
+/* Runs on each loop through its mailbox. */
+static void main_begin_shutdown(void *arg)
+{
+    struct main_loop *ml = arg;
+    ml->servers_open = ml->server_count;
+    if (ml->server_count == 0) {
+        loop_stop(ml->loop);
+        return;
+    }
+    for (size_t i = 0; i < ml->server_count; i++)
+        http_server_shutdown(ml->servers[i], ml->shutdown_ms, main_server_drained, ml);
+}
+
+static void *main_loop_thread(void *arg)
+{
+    struct main_loop *ml = arg;
+    int rc = loop_run(ml->loop);
+    if (rc < 0)
+        log_error("loop %u stopped: %s", loop_index(ml->loop), strerror(-rc));
+    atomic_fetch_sub(&main_loops_running, 1);
+    return NULL;
+}
+
+static unsigned main_loop_count(const struct config *cfg)
+{
+    if (cfg->threads)
+        return cfg->threads > MAIN_MAX_LOOPS ? MAIN_MAX_LOOPS : cfg->threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    return n > MAIN_MAX_LOOPS ? MAIN_MAX_LOOPS : (unsigned)n;
+}
+
+/* Shards of the memory store: enough to spread the loops' locks, few enough that a shard's
+ * share of the budget still holds several pages (a page above its shard's share is not kept). */
+static unsigned main_store_shards(const struct config *cfg)
+{
+    unsigned shards = 64;
+    while (shards > 1 && cfg->memory_store_size / shards < cfg->page_size * 4)
+        shards /= 2;
+    return shards;
+}
+
+static struct ufs *main_create_ufs(const struct config *cfg)
+{
+    if (cfg->target_protocol == CONFIG_TARGET_FILE)
+        return ufs_file_create(cfg->target_options.root);
+    struct ufs_s3_config s3 = {
+        .endpoint_url = cfg->target_options.endpoint_url,
+        .region = cfg->target_options.region,
+        .access_key = cfg->target_options.key,
+        .secret_key = cfg->target_options.secret,
+        .session_token = cfg->target_options.token,
+        .anon = cfg->target_options.anon,
+        .virtual_host = cfg->target_options.addressing_style == CONFIG_ADDRESSING_VIRTUAL ||
+                        (cfg->target_options.addressing_style == CONFIG_ADDRESSING_AUTO &&
+                         !cfg->target_options.endpoint_url),
+        .connect_timeout_ms = cfg->ufs_connect_timeout_ms,
+        .request_timeout_ms = cfg->ufs_request_timeout_ms,
+        .retries = cfg->ufs_retries,
+    };
+    if (!s3.anon && (!s3.access_key || !s3.secret_key))
+        log_warn("target_options: no key/secret given: UFS requests go unsigned (anon)");
+    return ufs_s3_create(&s3);
+}
+
+static int main_load_config(struct config *cfg, int argc, char **argv, bool *print_only)
+{
+    char err[1024];
+    const char *file = NULL;
+    for (int i = 1; i < argc; i++) {
+        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
+            file = argv[++i];
+        else if (!strcmp(argv[i], "--set") && i + 1 < argc)
+            i++;
+        else if (!strcmp(argv[i], "--print-config"))
+            *print_only = true;
+        else if (!strcmp(argv[i], "--version")) {
+            printf("alluxio-s3-proxy %s\n", MAIN_VERSION);
+            exit(0);
+        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            exit(0);
+        } else {
+            fprintf(stderr, "alluxio-s3-proxy: unknown argument '%s'\n", argv[i]);
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (file && config_load_file(cfg, file, err, sizeof(err)) != 0)
+        goto fail;
+    extern char **environ;
+    if (config_load_env(cfg, environ, err, sizeof(err)) != 0)
+        goto fail;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--set") && i + 1 < argc &&
+            config_set(cfg, argv[++i], err, sizeof(err)) != 0)
+            goto fail;
+        else if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
+            i++;
+    }
+    if (config_validate(cfg, err, sizeof(err)) != 0)
+        goto fail;
+    return 0;
+fail:
+    fprintf(stderr, "alluxio-s3-proxy: bad configuration: %s\n", err);
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    struct config cfg;
+    config_init(&cfg);
+    bool print_only = false;
+    if (main_load_config(&cfg, argc, argv, &print_only) != 0) {
+        config_free(&cfg);
+        return 2;
+    }
+    if (print_only) {
+        char *text = config_print(&cfg);
+        if (!text) {
+            config_free(&cfg);
+            return 1;
+        }
+        fputs(text, stdout);
+        free(text);
+        config_free(&cfg);
+        return 0;
+    }
+    enum log_level level;
+    if (cfg.log_level && log_level_parse(cfg.log_level, &level) == 0)
+        log_set_level(level);
+
+    /* Signals go to sigwait on this thread only; the loop threads inherit the mask. */
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int exit_code = 1;
+    struct ufs *ufs = NULL;
+    struct page_store *store = NULL;
+    struct meta_cache *meta = NULL;
+    struct route *route = NULL;
+    unsigned loops = main_loop_count(&cfg);
+    struct main_loop *ml = calloc(loops, sizeof(*ml));
+    bool offload = false;
+    if (!ml || http_client_global_init() != 0)
+        goto out;
+    if (offload_start(MAIN_OFFLOAD_THREADS) != 0) {
+        log_error("cannot start the offload threads");
+        goto out;
+    }
+    offload = true;
+    ufs = main_create_ufs(&cfg);
+    store = page_store_memory_create(cfg.memory_store_size, main_store_shards(&cfg));
+    meta = meta_cache_create(cfg.metadata_cache_ttl_ms, MAIN_META_ENTRIES);
+    struct route_config rc = {.store = store, .ufs = ufs, .page_size = cfg.page_size};
+    if (ufs && store)
+        route = route_create(&rc);
+    if (!ufs || !store || !meta || !route) {
+        log_error("cannot start: %s", !ufs ? "UFS setup failed" : "out of memory");
+        goto out;
+    }
+    struct s3_server s3 = {
+        .ufs = ufs,
+        .route = route,
+        .meta_cache = meta,
+        .page_size = cfg.page_size,
+        .window_pages = cfg.read_window_pages,
+        .virtual_host_domain = cfg.virtual_host_domain,
+        .region = cfg.target_options.region,
+    };
+
+    for (unsigned i = 0; i < loops; i++) {
+        ml[i].loop = loop_create(MAIN_RING_ENTRIES, i);
+        if (!ml[i].loop) {
+            log_error("io_uring setup failed: %s", strerror(errno));
+            goto out;
+        }
+        ml[i].shutdown_ms = cfg.shutdown_timeout_ms;
+        for (size_t j = 0; j < cfg.listen_count; j++) {
+            struct http_server_config hc = {
+                .host = cfg.listen[j].host,
+                .port = cfg.listen[j].port,
+                .max_connections = cfg.max_connections,
+                .header_timeout_ms = cfg.header_timeout_ms,
+                .idle_timeout_ms = cfg.idle_timeout_ms,
+                .body_timeout_ms = cfg.body_timeout_ms,
+                .send_timeout_ms = cfg.send_timeout_ms,
+                .handler = s3_handle,
+                .handler_data = &s3,
+            };
+            ml[i].servers[j] = http_server_start(ml[i].loop, &hc);
+            if (!ml[i].servers[j])
+                goto out;
+            ml[i].server_count++;
+        }
+    }
+    for (unsigned i = 0; i < loops; i++) {
+        atomic_fetch_add(&main_loops_running, 1);
+        if (pthread_create(&ml[i].thread, NULL, main_loop_thread, &ml[i]) != 0) {
+            atomic_fetch_sub(&main_loops_running, 1);
+            log_error("cannot start loop thread %u", i);
+            goto out;
+        }
+    }
+    for (size_t j = 0; j < cfg.listen_count; j++)
+        log_info("listening on http://%s:%u (%u loops, UFS %s%s%s, page size %llu, memory store "
+                 "%llu bytes)",
+                 cfg.listen[j].host, cfg.listen[j].port, loops, ufs->scheme,
+                 cfg.target_protocol == CONFIG_TARGET_FILE ? " " : "",
+                 cfg.target_protocol == CONFIG_TARGET_FILE ? cfg.target_options.root : "",
+                 (unsigned long long)cfg.page_size, (unsigned long long)cfg.memory_store_size);
+    if (!cfg.listen_count)
+        log_warn("no listen address configured");
+
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&signals, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            log_info("SIGHUP: configuration reload is not supported yet; ignored");
+            continue;
+        }
+        log_info("signal %d: draining (up to %llu ms)", sig,
+                 (unsigned long long)cfg.shutdown_timeout_ms);
+        break;
+    }
+    for (unsigned i = 0; i < loops; i++)
+        loop_post(ml[i].loop, main_begin_shutdown, &ml[i]);
+    exit_code = 0;
+
+out:
+    if (ml) {
+        if (exit_code != 0) {
+            /* Start-up failed: stop loops that already run. */
+            for (unsigned i = 0; i < loops; i++)
+                if (ml[i].thread && ml[i].loop)
+                    loop_post(ml[i].loop, main_begin_shutdown, &ml[i]);
+        }
+        for (unsigned i = 0; i < loops; i++)
+            if (ml[i].thread)
+                pthread_join(ml[i].thread, NULL);
+        for (unsigned i = 0; i < loops; i++) {
+            for (size_t j = 0; j < ml[i].server_count; j++)
+                http_server_free(ml[i].servers[j]);
+            if (ml[i].loop) {
+                http_client_destroy(*loop_slot(ml[i].loop, LOOP_SLOT_HTTP_CLIENT));
+                loop_destroy(ml[i].loop);
+            }
+        }
+        free(ml);
+    }
+    if (offload)
+        offload_stop();
+    route_destroy(route);
+    meta_cache_destroy(meta);
+    page_store_destroy(store);
+    ufs_destroy(ufs);
+    curl_global_cleanup();
+    config_free(&cfg);
+    if (exit_code == 0)
+        log_info("stopped");
+    return exit_code;
+}
