@@ -526,6 +526,7 @@ static void conn_flush(struct conn *c)
                 http_parser_init(&c->parser);
                 conn_set_state(c, CONN_READ_HEAD);
                 conn_process_input(c);
+                conn_arm_recv(c); /* reading may have paused while the handler ran */
             } else {
                 conn_linger(c);
             }
