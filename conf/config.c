@@ -113,8 +113,6 @@ static const struct config_key config_keys[] = {
     {"memory_store_size", CONFIG_KEY_SIZE, CONFIG_OFF(memory_store_size), 0, UINT64_MAX, 0, "1GiB"},
     {"metadata_cache_ttl", CONFIG_KEY_DURATION, CONFIG_OFF(metadata_cache_ttl_ms), 0,
      CONFIG_TTL_MAX_MS, 0, "5s"},
-    {"list_cache_ttl", CONFIG_KEY_DURATION, CONFIG_OFF(list_cache_ttl_ms), 0, CONFIG_TTL_MAX_MS, 0,
-     "0"},
     {"read_window_pages", CONFIG_KEY_UINT, CONFIG_OFF(read_window_pages), 1, CONFIG_READ_WINDOW_MAX,
      0, "4"},
     {"ufs_connect_timeout", CONFIG_KEY_DURATION, CONFIG_OFF(ufs_connect_timeout_ms), 1,

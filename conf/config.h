@@ -59,7 +59,6 @@ struct config {
     /* Proxy-only keys. */
     uint64_t memory_store_size;     /* memory_store_size: page budget in bytes, default 1GiB */
     uint64_t metadata_cache_ttl_ms; /* metadata_cache_ttl, default 5s */
-    uint64_t list_cache_ttl_ms;     /* list_cache_ttl, default 0 (off) */
     unsigned read_window_pages; /* read_window_pages: pages fetched ahead per request, default 4 */
     uint64_t ufs_connect_timeout_ms; /* ufs_connect_timeout, default 3s */
     uint64_t ufs_request_timeout_ms; /* ufs_request_timeout: whole UFS request, default 30s */

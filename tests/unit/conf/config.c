@@ -83,7 +83,6 @@ Test(config, defaults)
     cr_assert_eq(cfg.page_size, MIB);
     cr_assert_eq(cfg.memory_store_size, GIB);
     cr_assert_eq(cfg.metadata_cache_ttl_ms, 5000);
-    cr_assert_eq(cfg.list_cache_ttl_ms, 0);
     cr_assert_eq(cfg.read_window_pages, 4);
     cr_assert_eq(cfg.ufs_connect_timeout_ms, 3000);
     cr_assert_eq(cfg.ufs_request_timeout_ms, 30000);
@@ -118,7 +117,6 @@ Test(config, good_file)
                        "  alluxio.worker.page.store.page.size: 4MB\n"
                        "memory_store_size: 2GiB\n"
                        "metadata_cache_ttl: 1m\n"
-                       "list_cache_ttl: 500ms\n"
                        "read_window_pages: 8\n"
                        "ufs_connect_timeout: 1s\n"
                        "ufs_request_timeout: 2m\n"
@@ -147,7 +145,6 @@ Test(config, good_file)
     cr_assert_eq(cfg.page_size, 4 * MIB);
     cr_assert_eq(cfg.memory_store_size, 2 * GIB);
     cr_assert_eq(cfg.metadata_cache_ttl_ms, 60000);
-    cr_assert_eq(cfg.list_cache_ttl_ms, 500);
     cr_assert_eq(cfg.read_window_pages, 8);
     cr_assert_eq(cfg.ufs_connect_timeout_ms, 1000);
     cr_assert_eq(cfg.ufs_request_timeout_ms, 120000);
@@ -630,7 +627,6 @@ Test(config, print_defaults)
                        s);
     cr_assert_not_null(strstr(s, "memory_store_size: 1GiB\n"), "%s", s);
     cr_assert_not_null(strstr(s, "metadata_cache_ttl: 5s\n"), "%s", s);
-    cr_assert_not_null(strstr(s, "list_cache_ttl: 0\n"), "%s", s);
     free(s);
 }
 
