@@ -149,7 +149,8 @@ static void server_accept_complete(struct loop_op *op, int res, uint32_t flags)
         } else {
             conn_start(s, res);
         }
-    } else if (res != -ECANCELED) {
+    } else if (res != -ECANCELED && !s->shutting_down) {
+        /* After shutdown(SHUT_RD) of the listener, accept fails with EINVAL: expected. */
         log_warn("accept: %s", strerror(-res));
     }
     if (!(flags & IORING_CQE_F_MORE)) {
