@@ -44,7 +44,7 @@ finish() {
 
 APT_PACKAGES=(
     meson ninja-build pkg-config gcc libc6-dev
-    liburing-dev libcurl4-openssl-dev libssl-dev libyaml-dev libcriterion-dev libjson-c-dev
+    liburing-dev libcurl4-openssl-dev libssl-dev libyaml-dev libexpat1-dev libcriterion-dev libjson-c-dev
     python3 python3-boto3 awscli s3cmd rclone s3fs curl nodejs procps psmisc ca-certificates
 )
 

@@ -20,7 +20,7 @@
  *   returned: opaque to clients (as S3's are), stateless for us, and restartable after a proxy
  *   restart. Resuming lists what sorts strictly after that item, which skips the rest of a
  *   CommonPrefix the previous page ended on. start-after and marker use the same rule.
- * - encoding-type=url uses S3's own encoding, not SigV4's (see file_list_url_encode).
+ * - The XML itself is written by list_xml.c, shared with the S3 UFS.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -30,6 +30,7 @@
 
 #include "../http_date.h"
 #include "../xml.h"
+#include "list_xml.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -55,14 +56,6 @@
 /* The smallest XML one bucket adds (<Bucket><Name>x</Name><CreationDate>...</Bucket>): lets
  * ListBuckets give up before collecting more folders than the XML cap could ever hold. */
 #define FILE_LIST_BUCKET_MIN_XML_BYTES 80
-
-#define FILE_LIST_XMLNS    "http://s3.amazonaws.com/doc/2006-03-01/"
-#define FILE_LIST_XML_DECL "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-/* There are no S3 accounts behind a local folder, but clients read an Owner anyway (v1 always
- * carries one, ListBuckets too). S3's canonical user ID is 64 hex digits, so ours has that
- * shape: it is the SHA-256 of "alluxio-s3-proxy" (echo -n alluxio-s3-proxy | sha256sum). */
-#define FILE_LIST_OWNER_ID   "6d149ccf3b20c673735d9b7179638a18614dc502b35fb64a4792f8834c7185e1"
-#define FILE_LIST_OWNER_NAME "alluxio-s3-proxy"
 
 /* One entry of a listing: a key (with what Contents shows of it) or a CommonPrefix. */
 struct file_list_item {
@@ -592,156 +585,50 @@ file_list_token_parse(const char *tok, char out[FILE_LIST_KEY_MAX_BYTES + 1], si
 
 /* ---- XML ---- */
 
-/*
- * encoding-type=url, as S3 does it (observed on AWS, and what MinIO reproduces): form
- * encoding, i.e. Java's URLEncoder, except that '/' stays. A-Z a-z 0-9 - _ . * and '/' pass,
- * space becomes '+', every other byte %XY (upper-case hex; UTF-8 byte by byte, so '~' is %7E
- * and '+' is %2B). Clients undo it with form decoding: botocore with unquote_plus
- * (handlers.py decode_list_object*), the Go and Java SDKs with their query unescapers, so the
- * space/'+' pair comes back exactly. moto 5.2.1 uses quote() (space as %20) instead; the same
- * decoders read both, and S3 is the reference. SigV4's uri_encode is not this encoding.
- */
-static int file_list_url_encode(struct buf *b, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        int rc;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '*' || c == '/') {
-            rc = buf_append_char(b, (char)c);
-        } else if (c == ' ') {
-            rc = buf_append_char(b, '+');
-        } else {
-            char esc[3] = {'%', hex[c >> 4], hex[c & 0x0f]};
-            rc = buf_append(b, esc, sizeof(esc));
-        }
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-/* <name>text</name>, text url-encoded (which leaves nothing to escape) or XML-escaped. */
-static int file_list_append_text(struct buf *b, const char *name, const char *s, size_t len,
-                                 bool url)
-{
-    int rc = buf_appendf(b, "<%s>", name);
-    if (!rc)
-        rc = url ? file_list_url_encode(b, s, len) : xml_append_escaped(b, s, len);
-    if (!rc)
-        rc = buf_appendf(b, "</%s>", name);
-    return rc;
-}
-
-static int file_list_append_owner(struct buf *b)
-{
-    return buf_append_str(b, "<Owner><ID>" FILE_LIST_OWNER_ID
-                             "</ID><DisplayName>" FILE_LIST_OWNER_NAME "</DisplayName></Owner>");
-}
-
-/* Contents (Key, LastModified, ETag, Size, Owner?, StorageClass: S3's order) then
- * CommonPrefixes, for the first n items of the set. */
-static int file_list_append_entries(struct buf *b, const struct file_list_set *set, size_t n,
-                                    bool url, bool owner)
-{
-    int rc = 0;
-    for (size_t i = 0; i < n && !rc; i++) {
-        const struct file_list_item *it = &set->items[i];
-        if (it->is_prefix)
-            continue;
-        char date[ISO8601_LEN + 1], etag[FILE_ETAG_MAX];
-        http_date_format_iso8601((time_t)it->mtime_sec, date);
-        file_etag(it->size, it->mtime_sec, it->mtime_nsec, etag);
-        rc = buf_append_str(b, "<Contents>");
-        if (!rc)
-            rc = file_list_append_text(b, "Key", it->name, it->len, url);
-        if (!rc)
-            rc = buf_appendf(b, "<LastModified>%s</LastModified>", date);
-        if (!rc)
-            rc = xml_append_element(b, "ETag", etag, strlen(etag));
-        if (!rc)
-            rc = buf_appendf(b, "<Size>%" PRIu64 "</Size>", it->size);
-        if (!rc && owner)
-            rc = file_list_append_owner(b);
-        if (!rc)
-            rc = buf_append_str(b, "<StorageClass>STANDARD</StorageClass></Contents>");
-    }
-    for (size_t i = 0; i < n && !rc; i++) {
-        const struct file_list_item *it = &set->items[i];
-        if (!it->is_prefix)
-            continue;
-        rc = buf_append_str(b, "<CommonPrefixes>");
-        if (!rc)
-            rc = file_list_append_text(b, "Prefix", it->name, it->len, url);
-        if (!rc)
-            rc = buf_append_str(b, "</CommonPrefixes>");
-    }
-    return rc;
-}
-
-/*
- * The ListBucketResult around the page. Element order is the one S3 sends (its documented
- * example responses; moto orders by the SDK model instead, and clients read by name):
- *   v2: Name Prefix ContinuationToken? NextContinuationToken? StartAfter? KeyCount MaxKeys
- *       Delimiter? EncodingType? IsTruncated Contents* CommonPrefixes*
- *   v1: Name Prefix Marker NextMarker? MaxKeys Delimiter? EncodingType? IsTruncated Contents*
- *       CommonPrefixes*
- */
+/* The page as list_xml entries: dates and ETags are formatted into one scratch block. */
 static enum file_list_status file_list_render(struct buf *b, const char *bucket,
                                               const struct ufs_list_params *p,
                                               const struct file_list_walk *w, size_t n,
                                               bool truncated)
 {
-    bool url = p->encoding_url;
-    const char *prefix = p->prefix ? p->prefix : "";
-    int rc =
-        buf_append_str(b, FILE_LIST_XML_DECL "<ListBucketResult xmlns=\"" FILE_LIST_XMLNS "\">");
-    if (!rc)
-        rc = xml_append_element(b, "Name", bucket, strlen(bucket));
-    if (!rc)
-        rc = file_list_append_text(b, "Prefix", prefix, strlen(prefix), url);
-    const struct file_list_item *last = n ? &w->set.items[n - 1] : NULL;
-    if (p->version == 2) {
-        if (!rc && p->continuation_token)
-            rc = xml_append_element(b, "ContinuationToken", p->continuation_token,
-                                    strlen(p->continuation_token));
-        if (!rc && truncated) {
-            rc = buf_append_str(b, "<NextContinuationToken>");
-            if (!rc) {
-                enum file_list_status st = file_list_token_make(b, last->name, last->len);
-                if (st != FILE_LIST_OK)
-                    return st;
-                rc = buf_append_str(b, "</NextContinuationToken>");
-            }
-        }
-        if (!rc && p->start_after && p->start_after[0])
-            rc =
-                file_list_append_text(b, "StartAfter", p->start_after, strlen(p->start_after), url);
-        if (!rc)
-            rc = buf_appendf(b, "<KeyCount>%zu</KeyCount>", n);
-    } else {
-        const char *marker = p->marker ? p->marker : "";
-        if (!rc)
-            rc = file_list_append_text(b, "Marker", marker, strlen(marker), url);
-        /* S3 documents NextMarker only with a delimiter; without one, clients resume from the
-         * last Key, which is the same thing. */
-        if (!rc && truncated && w->delim)
-            rc = file_list_append_text(b, "NextMarker", last->name, last->len, url);
+    enum file_list_status status = FILE_LIST_IO_ERROR;
+    struct list_xml_entry *entries = calloc(n ? n : 1, sizeof(*entries));
+    char(*dates)[ISO8601_LEN + 1] = calloc(n ? n : 1, sizeof(*dates));
+    char(*etags)[FILE_ETAG_MAX] = calloc(n ? n : 1, sizeof(*etags));
+    struct buf token;
+    buf_init(&token, FILE_LIST_TOKEN_MAX_CHARS + 1);
+    if (!entries || !dates || !etags)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        const struct file_list_item *it = &w->set.items[i];
+        http_date_format_iso8601((time_t)it->mtime_sec, dates[i]);
+        file_etag(it->size, it->mtime_sec, it->mtime_nsec, etags[i]);
+        entries[i] = (struct list_xml_entry){.name = it->name,
+                                             .len = it->len,
+                                             .is_prefix = it->is_prefix,
+                                             .last_modified = dates[i],
+                                             .etag = etags[i],
+                                             .size = it->size};
     }
-    if (!rc)
-        rc = buf_appendf(b, "<MaxKeys>%d</MaxKeys>", p->max_keys);
-    if (!rc && w->delim)
-        rc = file_list_append_text(b, "Delimiter", w->delim, w->delim_len, url);
-    if (!rc && url)
-        rc = buf_append_str(b, "<EncodingType>url</EncodingType>");
-    if (!rc)
-        rc = buf_appendf(b, "<IsTruncated>%s</IsTruncated>", truncated ? "true" : "false");
-    if (!rc)
-        rc = file_list_append_entries(b, &w->set, n, url, p->version == 1 || p->fetch_owner);
-    if (!rc)
-        rc = buf_append_str(b, "</ListBucketResult>");
-    return rc ? file_list_buf_status(rc) : FILE_LIST_OK;
+    if (truncated && n) {
+        status = file_list_token_make(&token, w->set.items[n - 1].name, w->set.items[n - 1].len);
+        if (status != FILE_LIST_OK)
+            goto done;
+    }
+    struct list_xml_page page = {.bucket = bucket,
+                                 .params = p,
+                                 .entries = entries,
+                                 .count = n,
+                                 .truncated = truncated,
+                                 .next_token = token.data};
+    int rc = list_xml_render(b, &page);
+    status = rc ? file_list_buf_status(rc) : FILE_LIST_OK;
+done:
+    buf_free(&token);
+    free(entries);
+    free(dates);
+    free(etags);
+    return status;
 }
 
 /* A bucket is one path component naming a folder directly under root. */
@@ -910,10 +797,10 @@ enum file_list_status file_list_buckets(const char *root, struct buf *xml)
     }
     qsort(list, n, sizeof(*list), file_list_bucket_cmp);
 
-    int rc = buf_append_str(xml, FILE_LIST_XML_DECL
-                            "<ListAllMyBucketsResult xmlns=\"" FILE_LIST_XMLNS "\">");
+    int rc =
+        buf_append_str(xml, LIST_XML_DECL "<ListAllMyBucketsResult xmlns=\"" LIST_XML_NS "\">");
     if (!rc)
-        rc = file_list_append_owner(xml);
+        rc = list_xml_append_owner(xml, NULL, NULL);
     if (!rc)
         rc = buf_append_str(xml, "<Buckets>");
     for (size_t i = 0; i < n && !rc; i++) {

@@ -18,6 +18,7 @@
 #include "../range.h"
 #include "../sigv4.h"
 #include "../uri.h"
+#include "s3_list.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -72,7 +73,8 @@ struct s3_call {
         ufs_reply_cb reply;
     } cb;
     void *arg;
-    bool bucket_probe; /* HEAD_OBJECT got 404: now asking whether the bucket exists */
+    bool bucket_probe;           /* HEAD_OBJECT got 404: now asking whether the bucket exists */
+    struct ufs_list_params list; /* LIST_OBJECTS: the client's request, strings owned */
 
     unsigned attempt;
     struct loop_timer retry_timer;
@@ -138,8 +140,31 @@ static void s3_call_reset_response(struct s3_call *c)
     c->bucket_region = NULL;
 }
 
+static void s3_list_params_free(struct ufs_list_params *p)
+{
+    free((char *)p->prefix);
+    free((char *)p->delimiter);
+    free((char *)p->continuation_token);
+    free((char *)p->start_after);
+    free((char *)p->marker);
+}
+
+static int s3_list_params_copy(struct ufs_list_params *dst, const struct ufs_list_params *src)
+{
+    *dst = *src;
+    const char **fields[] = {&dst->prefix, &dst->delimiter, &dst->continuation_token,
+                             &dst->start_after, &dst->marker};
+    int rc = 0;
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (*fields[i] && !(*fields[i] = strdup(*fields[i])))
+            rc = -ENOMEM;
+    }
+    return rc;
+}
+
 static void s3_call_free(struct s3_call *c)
 {
+    s3_list_params_free(&c->list);
     s3_call_reset_response(c);
     buf_free(&c->body);
     page_unref(c->page);
@@ -474,8 +499,39 @@ static enum ufs_status s3_status_of(struct s3_call *c, CURLcode rc)
     return UFS_ERROR;
 }
 
+/* Parse the UFS's ListBucketResult and write it again as S3 would answer the client. */
+static enum ufs_status s3_rewrite_list(struct s3_call *c)
+{
+    struct s3_list_result parsed;
+    int rc = s3_list_parse(c->body.data ? c->body.data : "", c->body.len, &parsed);
+    if (rc) {
+        log_warn("ufs s3: list of %s: cannot read the UFS's reply (%s)", c->bucket, strerror(-rc));
+        return UFS_ERROR;
+    }
+    struct buf out;
+    buf_init(&out, S3_BODY_MAX);
+    struct list_xml_page page = {.bucket = c->bucket,
+                                 .params = &c->list,
+                                 .entries = parsed.entries,
+                                 .count = parsed.count,
+                                 .truncated = parsed.truncated,
+                                 .next_token = parsed.next_token,
+                                 .next_marker = parsed.next_marker};
+    rc = list_xml_render(&out, &page);
+    s3_list_result_free(&parsed);
+    if (rc) {
+        buf_free(&out);
+        return UFS_ERROR;
+    }
+    buf_free(&c->body);
+    c->body = out;
+    return UFS_OK;
+}
+
 static void s3_finish_reply(struct s3_call *c, enum ufs_status st)
 {
+    if (st == UFS_OK && c->kind == S3_LIST_OBJECTS)
+        st = s3_rewrite_list(c);
     struct ufs_reply *r = calloc(1, sizeof(*r));
     if (r) {
         r->status = st;
@@ -725,8 +781,21 @@ static void s3_list_objects(struct ufs *u, struct loop *l, const char *bucket,
                             const char *raw_query, const struct ufs_list_params *params,
                             ufs_reply_cb cb, void *arg)
 {
-    (void)params;
-    s3_reply_call(u, l, S3_LIST_OBJECTS, bucket, raw_query, cb, arg);
+    (void)raw_query; /* the upstream query is rebuilt from params: see s3_list_query */
+    struct buf q;
+    buf_init(&q, S3_URL_MAX);
+    struct s3_call *c = s3_call_new(u, l, S3_LIST_OBJECTS, bucket, NULL, 0);
+    if (!c || s3_list_query(params, &q) || s3_list_params_copy(&c->list, params) ||
+        !(c->query = buf_take(&q, NULL))) {
+        buf_free(&q);
+        if (c)
+            s3_call_free(c);
+        s3_fail_early(l, S3_LIST_OBJECTS, (void *)cb, arg);
+        return;
+    }
+    c->cb.reply = cb;
+    c->arg = arg;
+    loop_defer(l, s3_call_start_deferred, c);
 }
 
 static void s3_list_buckets(struct ufs *u, struct loop *l, ufs_reply_cb cb, void *arg)
