@@ -92,6 +92,16 @@ static const struct config_key config_keys[] = {
     {"virtual_host_domain", CONFIG_KEY_STRING, CONFIG_OFF(virtual_host_domain), 0, 0,
      CONFIG_KEY_NULLABLE, NULL},
     {"log_level", CONFIG_KEY_LOG_LEVEL, CONFIG_OFF(log_level), 0, 0, 0, "info"},
+    {"auth", CONFIG_KEY_STRING, CONFIG_OFF(auth), 0, 0, 0, "sigv4"},
+    {"auth_anonymous_on_any_address", CONFIG_KEY_BOOL, CONFIG_OFF(auth_anonymous_on_any_address), 0,
+     0, 0, "false"},
+    {"credentials", CONFIG_KEY_STRING, CONFIG_OFF(credentials), 0, 0,
+     CONFIG_KEY_NULLABLE | CONFIG_KEY_SECRET, NULL},
+    {"credentials_file", CONFIG_KEY_STRING, CONFIG_OFF(credentials_file), 0, 0, CONFIG_KEY_NULLABLE,
+     NULL},
+    {"region", CONFIG_KEY_STRING, CONFIG_OFF(region), 0, 0, 0, "us-east-1"},
+    {"require_content_sha256", CONFIG_KEY_BOOL, CONFIG_OFF(require_content_sha256), 0, 0, 0,
+     "false"},
     {"target_protocol", CONFIG_KEY_TARGET, CONFIG_OFF(target_protocol), 0, 0, 0, "s3"},
     {"target_options.endpoint_url", CONFIG_KEY_URL, CONFIG_OFF(target_options.endpoint_url), 0, 0,
      CONFIG_KEY_NULLABLE, NULL},
@@ -832,6 +842,10 @@ int config_validate(struct config *c, char *err, size_t err_size)
     }
     if (!c->log_level || !c->target_options.region) {
         config_errf(err, err_size, "config: not initialised (call config_init)");
+        return -1;
+    }
+    if (strcmp(c->auth, "sigv4") != 0 && strcmp(c->auth, "none") != 0) {
+        config_errf(err, err_size, "config: auth: expected sigv4 or none, got '%.16s'", c->auth);
         return -1;
     }
     if (c->target_protocol == CONFIG_TARGET_FILE && !c->target_options.root) {

@@ -41,6 +41,14 @@ struct config {
     char *virtual_host_domain; /* bucket.<domain> requests are virtual-hosted; NULL = path only */
     char *log_level;           /* debug|info|warn|error */
 
+    /* Client authentication (apart from the UFS credentials in target_options). */
+    char *auth;                         /* auth: "sigv4" (default) or "none" */
+    bool auth_anonymous_on_any_address; /* auth none also on non-loopback listeners */
+    char *credentials;                  /* credentials: "AKID:SECRET[:TOKEN],..." (secret) */
+    char *credentials_file;             /* credentials_file: lines AKID:SECRET[:TOKEN], mode 0600 */
+    char *region;                /* region: the one clients must sign for, default us-east-1 */
+    bool require_content_sha256; /* refuse header auth without x-amz-content-sha256 */
+
     enum config_target target_protocol; /* target_protocol: s3 | file */
     struct {
         char *endpoint_url; /* NULL = AWS (https://s3.<region>.amazonaws.com) */

@@ -78,6 +78,30 @@ EOF
     fi
 fi
 
+# Client credentials: the proxy verifies SigV4 on every request with keys of its own (not the
+# UFS's). A key pair is generated once and kept in var/credentials (mode 0600).
+CRED_FILE="$ROOT/var/credentials"
+if [ "$MODE" != custom ]; then
+    if [ ! -s "$CRED_FILE" ]; then
+        mkdir -p "$ROOT/var"
+        (
+            umask 077
+            ak="AKLOCAL$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr a-f A-F)"
+            sk="$(head -c 48 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40)"
+            printf '# alluxio-s3-proxy client keys: ACCESS_KEY:SECRET_KEY per line\n%s:%s\n' \
+                "$ak" "$sk" >"$CRED_FILE"
+        )
+    fi
+    chmod 600 "$CRED_FILE"
+    ARGS=(--set "credentials_file=$CRED_FILE" "${ARGS[@]}")
+    CRED_LINE="$(grep -v '^#' "$CRED_FILE" | head -n 1)"
+    AK="${CRED_LINE%%:*}"
+    SK="${CRED_LINE#*:}"
+    SK="${SK%%:*}"
+else
+    AK=YOUR_PROXY_KEY SK=YOUR_PROXY_SECRET
+fi
+
 # Validate the configuration and learn the endpoint before printing how to use it.
 if ! EFFECTIVE="$("$BIN" "${ARGS[@]}" --print-config)"; then
     exit 1
@@ -101,21 +125,23 @@ cat <<EOF
 
 alluxio-s3-proxy: S3 endpoint $EP
 $WHAT; pages cached in memory.
-Any access key and secret are accepted from clients for now (listen on loopback only).
+Clients sign with the proxy's own key pair (kept in var/credentials, not your S3 keys):
+  access key: $AK
+  secret key: $SK
 
   # awscli
-  AWS_ACCESS_KEY_ID=any AWS_SECRET_ACCESS_KEY=any aws --endpoint-url $EP --region us-east-1 s3 ls s3://$BUCKET/
-  AWS_ACCESS_KEY_ID=any AWS_SECRET_ACCESS_KEY=any aws --endpoint-url $EP --region us-east-1 s3 cp s3://$BUCKET/$KEY -
+  AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK aws --endpoint-url $EP --region us-east-1 s3 ls s3://$BUCKET/
+  AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK aws --endpoint-url $EP --region us-east-1 s3 cp s3://$BUCKET/$KEY -
 
   # boto3
-  python3 -c 'import boto3; s3 = boto3.client("s3", endpoint_url="$EP", aws_access_key_id="any", aws_secret_access_key="any", region_name="us-east-1"); print(s3.get_object(Bucket="$BUCKET", Key="$KEY")["Body"].read().decode())'
+  python3 -c 'import boto3; s3 = boto3.client("s3", endpoint_url="$EP", aws_access_key_id="$AK", aws_secret_access_key="$SK", region_name="us-east-1"); print(s3.get_object(Bucket="$BUCKET", Key="$KEY")["Body"].read().decode())'
 
   # curl
-  curl --aws-sigv4 "aws:amz:us-east-1:s3" --user any:any $EP/$BUCKET/$KEY
-  curl --aws-sigv4 "aws:amz:us-east-1:s3" --user any:any -H "Range: bytes=0-99" $EP/$BUCKET/$KEY
+  curl --aws-sigv4 "aws:amz:us-east-1:s3" --user $AK:$SK $EP/$BUCKET/$KEY
+  curl --aws-sigv4 "aws:amz:us-east-1:s3" --user $AK:$SK -H "Range: bytes=0-99" $EP/$BUCKET/$KEY
 
   # Python s3fs (fsspec)
-  python3 -c 'import s3fs; fs = s3fs.S3FileSystem(key="any", secret="any", client_kwargs={"endpoint_url": "$EP"}); print(fs.cat("$BUCKET/$KEY").decode())'
+  python3 -c 'import s3fs; fs = s3fs.S3FileSystem(key="$AK", secret="$SK", client_kwargs={"endpoint_url": "$EP"}); print(fs.cat("$BUCKET/$KEY").decode())'
 
 Stop with Ctrl-C.
 

@@ -17,8 +17,10 @@
 #include "../core/route.h"
 #include "../core/ufs/ufs.h"
 #include "http/server.h"
+#include "s3/auth.h"
 #include "s3/s3.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -156,6 +158,36 @@ static struct ufs *main_create_ufs(const struct config *cfg)
     return ufs_s3_create(&s3);
 }
 
+/* Loopback: 127.0.0.0/8, ::1, "localhost". Anonymous access stays there unless forced. */
+static bool main_is_loopback(const char *host)
+{
+    struct in_addr v4;
+    struct in6_addr v6;
+    if (!strcmp(host, "localhost"))
+        return true;
+    if (inet_pton(AF_INET, host, &v4) == 1)
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, host, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+/* auth: none is a decision; say it loudly, and keep it off the network unless forced. */
+static int main_check_anonymous(const struct config *cfg)
+{
+    if (strcmp(cfg->auth, "none") != 0)
+        return 0;
+    for (size_t i = 0; i < cfg->listen_count; i++) {
+        if (!main_is_loopback(cfg->listen[i].host) && !cfg->auth_anonymous_on_any_address) {
+            log_error("auth: none on %s:%u, which is not loopback: refusing to serve the cache "
+                      "to anyone who can connect (set auth_anonymous_on_any_address: true to "
+                      "force it)",
+                      cfg->listen[i].host, cfg->listen[i].port);
+            return -1;
+        }
+    }
+    log_warn("auth: none: every client is served without a signature check");
+    return 0;
+}
+
 static int main_load_config(struct config *cfg, int argc, char **argv, bool *print_only)
 {
     char err[1024];
@@ -199,6 +231,27 @@ fail:
     return -1;
 }
 
+/* SIGHUP: read the configuration again (file, environment, flags) and swap in its client
+ * credentials (key rotation). Connections are not touched; other keys need a restart. */
+static void main_reload_credentials(struct s3_auth *auth, int argc, char **argv)
+{
+    struct config fresh;
+    config_init(&fresh);
+    bool print_only = false;
+    char err[1024];
+    if (main_load_config(&fresh, argc, argv, &print_only) != 0) {
+        log_error("SIGHUP: configuration not reloaded (see the error above); old credentials "
+                  "stay");
+    } else if (s3_auth_reload(auth, &fresh, err, sizeof(err)) != 0) {
+        log_error("SIGHUP: %s; old credentials stay", err);
+    } else {
+        log_info("SIGHUP: client credentials reloaded (%zu keys); other settings need a "
+                 "restart",
+                 s3_auth_key_count(auth));
+    }
+    config_free(&fresh);
+}
+
 int main(int argc, char **argv)
 {
     struct config cfg;
@@ -237,11 +290,20 @@ int main(int argc, char **argv)
     struct page_store *store = NULL;
     struct meta_cache *meta = NULL;
     struct route *route = NULL;
+    struct s3_auth *auth = NULL;
     unsigned loops = main_loop_count(&cfg);
     struct main_loop *ml = calloc(loops, sizeof(*ml));
     bool offload = false;
     if (!ml || http_client_global_init() != 0)
         goto out;
+    char auth_err[1024];
+    if (main_check_anonymous(&cfg) != 0)
+        goto out;
+    auth = s3_auth_create(&cfg, auth_err, sizeof(auth_err));
+    if (!auth) {
+        log_error("cannot start: %s", auth_err);
+        goto out;
+    }
     if (offload_start(MAIN_OFFLOAD_THREADS) != 0) {
         log_error("cannot start the offload threads");
         goto out;
@@ -265,6 +327,7 @@ int main(int argc, char **argv)
         .window_pages = cfg.read_window_pages,
         .virtual_host_domain = cfg.virtual_host_domain,
         .region = cfg.target_options.region,
+        .auth = auth,
     };
 
     for (unsigned i = 0; i < loops; i++) {
@@ -315,7 +378,7 @@ int main(int argc, char **argv)
         if (sigwait(&signals, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            log_info("SIGHUP: configuration reload is not supported yet; ignored");
+            main_reload_credentials(auth, argc, argv);
             continue;
         }
         log_info("signal %d: draining (up to %llu ms)", sig,
@@ -350,6 +413,7 @@ out:
     if (offload)
         offload_stop();
     route_destroy(route);
+    s3_auth_destroy(auth);
     meta_cache_destroy(meta);
     page_store_destroy(store);
     ufs_destroy(ufs);

@@ -9,7 +9,8 @@
 #   4. runs the integration tests (tests/integration/run_tests.py) against both binaries; the
 #      heavy ones (1 GiB memory test) only against the release build; a sanitizer report in the
 #      proxy's stderr fails the test during which it appeared;
-#   5. ends with exactly one line "N passed, N failed" (unit tests counted one by one from
+#   5. runs the libFuzzer targets for a bounded time (tests/fuzz/run.sh);
+#   6. ends with exactly one line "N passed, N failed" (unit tests counted one by one from
 #      Criterion's synthesis, plus integration tests) and exits non-zero on any failure.
 #
 # Environment: SKIP_DEPS=1 skips step 1; RUN_ONLY="release" or "asan" runs one build only;
@@ -46,6 +47,7 @@ APT_PACKAGES=(
     meson ninja-build pkg-config gcc libc6-dev
     liburing-dev libcurl4-openssl-dev libssl-dev libyaml-dev libexpat1-dev libcriterion-dev libjson-c-dev
     python3 python3-boto3 awscli s3cmd rclone s3fs curl nodejs procps psmisc ca-certificates
+    clang libclang-rt-14-dev
 )
 
 install_deps() {
@@ -243,5 +245,21 @@ for b in "${BUILDS[@]}"; do
         record "integration $b" 0 1 "runner crashed, see $LOGS/integration-$b.log"
     fi
 done
+
+# ------------------------------------------------------------------------------------------
+# 5. fuzzing: each libFuzzer target for a bounded time (FUZZ_SECONDS, default 30); longer by
+#    hand with tests/fuzz/run.sh SECONDS.
+
+note "fuzz (${FUZZ_SECONDS:-30}s per target)"
+set +e
+bash tests/fuzz/run.sh "${FUZZ_SECONDS:-30}" >"$LOGS/fuzz.log" 2>&1
+rc=$?
+set -e
+tail -n 5 "$LOGS/fuzz.log"
+if [ "$rc" -eq 0 ]; then
+    record "fuzz" 1 0 "no crash, no leak"
+else
+    record "fuzz" 0 1 "see $LOGS/fuzz.log"
+fi
 
 finish

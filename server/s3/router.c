@@ -5,6 +5,7 @@
  * "/" are parts of a key (../shared/S3-BEHAVIOUR.md). Operations this build does not serve get
  * 501 NotImplemented, unknown methods 405; never a redirect.
  */
+#include "auth.h"
 #include "request.h"
 
 #include "../../core/log.h"
@@ -226,6 +227,10 @@ void s3_handle(struct http_exchange *x, void *handler_data)
         s3_error(r, 400, "InvalidURI", "Couldn't parse the specified URI.", NULL, NULL);
         return;
     }
+
+    /* Nobody without a key learns anything, not even whether a bucket exists. */
+    if (!s3_auth_check(s->auth, r))
+        return;
 
     const char *rest = path + 1;
     size_t rest_len = path_len - 1;

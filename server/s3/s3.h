@@ -2,7 +2,8 @@
  * s3: the S3 front. Turns each HTTP exchange into an S3 operation on core/ (metadata, pages,
  * the UFS) and answers as S3 would: same status codes, headers and XML.
  *
- * Files: router.c (which operation, path-style or virtual-hosted), request.c (the per-request
+ * Files: router.c (which operation, path-style or virtual-hosted), auth.c (client
+ * credentials and SigV4 verification), request.c (the per-request
  * state shared by the handlers), error.c (S3 error XML), object.c (GetObject/HeadObject with
  * the page window), bucket.c (lists and bucket calls, passed to the UFS).
  */
@@ -16,6 +17,8 @@
 
 #include <stdint.h>
 
+struct s3_auth;
+
 /* Shared by every loop; read-only once serving. */
 struct s3_server {
     struct ufs *ufs;
@@ -25,6 +28,7 @@ struct s3_server {
     unsigned window_pages;
     const char *virtual_host_domain; /* NULL: path-style only */
     const char *region;              /* answered by GetBucketLocation for the file UFS */
+    struct s3_auth *auth;            /* SigV4 verification of every request */
 };
 
 /* The http_handler_fn of the S3 listener; handler_data is the struct s3_server. */

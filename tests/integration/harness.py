@@ -302,6 +302,12 @@ class Proxy:
             args += ["-c", self.config_file]
         sets = dict(self.sets)
         sets["listen"] = f"127.0.0.1:{self.port}"
+        # Every proxy verifies SigV4 by default: give it the key pair the test clients sign
+        # with, unless the test chose its own auth settings.
+        if not any(k in sets for k in ("auth", "credentials", "credentials_file")) and not (
+            self.config_file or any(k.startswith("ALLUXIO_S3_PROXY_CRED") for k in self.env_extra)
+        ):
+            sets["credentials"] = f"{ACCESS_KEY}:{SECRET_KEY}"
         for k, v in sets.items():
             args += ["--set", f"{k}={v}"]
         return args
