@@ -120,6 +120,12 @@ static const struct config_key config_keys[] = {
      CONFIG_OFF(target_options.addressing_style), 0, 0, 0, "auto"},
     {"options.alluxio.worker.page.store.page.size", CONFIG_KEY_SIZE, CONFIG_OFF(page_size),
      CONFIG_PAGE_SIZE_MIN, CONFIG_PAGE_SIZE_MAX, 0, "1MiB"},
+    {"options.alluxio.worker.page.store.type", CONFIG_KEY_STRING, CONFIG_OFF(page_store_type), 0, 0,
+     0, "MEM"},
+    {"options.alluxio.worker.page.store.dirs", CONFIG_KEY_STRING, CONFIG_OFF(page_store_dirs), 0, 0,
+     CONFIG_KEY_NULLABLE, NULL},
+    {"options.alluxio.worker.page.store.sizes", CONFIG_KEY_STRING, CONFIG_OFF(page_store_sizes), 0,
+     0, CONFIG_KEY_NULLABLE, NULL},
     {"memory_store_size", CONFIG_KEY_SIZE, CONFIG_OFF(memory_store_size), 0, UINT64_MAX, 0, "1GiB"},
     {"metadata_cache_ttl", CONFIG_KEY_DURATION, CONFIG_OFF(metadata_cache_ttl_ms), 0,
      CONFIG_TTL_MAX_MS, 0, "5s"},
@@ -848,6 +854,19 @@ int config_validate(struct config *c, char *err, size_t err_size)
         config_errf(err, err_size, "config: auth: expected sigv4 or none, got '%.16s'", c->auth);
         return -1;
     }
+    if (strcasecmp(c->page_store_type, "MEM") != 0 &&
+        strcasecmp(c->page_store_type, "LOCAL") != 0) {
+        config_errf(err, err_size,
+                    "config: options.alluxio.worker.page.store.type: expected MEM or LOCAL, got "
+                    "'%.16s'",
+                    c->page_store_type);
+        return -1;
+    }
+    if (!strcasecmp(c->page_store_type, "LOCAL")) {
+        struct config_disk_dir dirs[CONFIG_MAX_DISK_DIRS];
+        if (config_disk_dirs(c, dirs, err, err_size) < 0)
+            return -1;
+    }
     if (c->target_protocol == CONFIG_TARGET_FILE && !c->target_options.root) {
         config_errf(err, err_size,
                     "config: target_options.root: required when target_protocol is file");
@@ -980,4 +999,79 @@ char *config_print(const struct config *c)
         return NULL;
     }
     return buf_take(&b, NULL);
+}
+
+/* ---- disk page store dirs ------------------------------------------------------------------- */
+
+int config_disk_dirs(const struct config *c, struct config_disk_dir *out, char *err,
+                     size_t err_size)
+{
+    const char *dirs = c->page_store_dirs, *sizes = c->page_store_sizes;
+    if (!dirs || !dirs[0]) {
+        config_errf(err, err_size,
+                    "config: options.alluxio.worker.page.store.dirs: required when "
+                    "options.alluxio.worker.page.store.type is LOCAL");
+        return -1;
+    }
+    if (!sizes || !sizes[0]) {
+        config_errf(err, err_size,
+                    "config: options.alluxio.worker.page.store.sizes: required when "
+                    "options.alluxio.worker.page.store.type is LOCAL (one size, or one per dir)");
+        return -1;
+    }
+    size_t n = 0;
+    for (const char *p = dirs; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == 0 || len >= sizeof(out[0].path)) {
+            config_errf(err, err_size,
+                        "config: options.alluxio.worker.page.store.dirs: empty or too long entry");
+            return -1;
+        }
+        if (n == CONFIG_MAX_DISK_DIRS) {
+            config_errf(err, err_size,
+                        "config: options.alluxio.worker.page.store.dirs: more than %d dirs",
+                        CONFIG_MAX_DISK_DIRS);
+            return -1;
+        }
+        memcpy(out[n].path, p, len);
+        out[n].path[len] = '\0';
+        n++;
+        p += len + (end ? 1 : 0);
+    }
+    size_t m = 0;
+    for (const char *p = sizes; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char one[64];
+        uint64_t v;
+        if (len == 0 || len >= sizeof(one) || m == n) {
+            config_errf(err, err_size,
+                        "config: options.alluxio.worker.page.store.sizes: expected one size, or "
+                        "one per dir (%zu dirs)",
+                        n);
+            return -1;
+        }
+        memcpy(one, p, len);
+        one[len] = '\0';
+        if (units_parse_size(one, &v) != 0 || v < c->page_size) {
+            config_errf(err, err_size,
+                        "config: options.alluxio.worker.page.store.sizes: '%.32s' is not a size "
+                        "that holds a page",
+                        one);
+            return -1;
+        }
+        out[m++].capacity = v;
+        p += len + (end ? 1 : 0);
+    }
+    if (m == 1)
+        for (size_t i = 1; i < n; i++)
+            out[i].capacity = out[0].capacity;
+    else if (m != n) {
+        config_errf(err, err_size,
+                    "config: options.alluxio.worker.page.store.sizes: %zu sizes for %zu dirs", m,
+                    n);
+        return -1;
+    }
+    return (int)n;
 }

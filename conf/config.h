@@ -62,7 +62,10 @@ struct config {
     } target_options;
 
     /* options: alluxio.* keys */
-    uint64_t page_size; /* alluxio.worker.page.store.page.size, default 1MiB */
+    uint64_t page_size;     /* alluxio.worker.page.store.page.size, default 1MiB */
+    char *page_store_type;  /* alluxio.worker.page.store.type: MEM (default) or LOCAL (disk) */
+    char *page_store_dirs;  /* alluxio.worker.page.store.dirs: "dir1,dir2" */
+    char *page_store_sizes; /* alluxio.worker.page.store.sizes: "10GB,10GB" or one for all */
 
     /* Proxy-only keys. */
     uint64_t memory_store_size;     /* memory_store_size: page budget in bytes, default 1GiB */
@@ -104,6 +107,18 @@ int config_set(struct config *c, const char *assignment, char *err,
                size_t err_size) CONFIG_WARN_UNUSED;
 /* Cross-key checks after everything is loaded (file target needs root, ...). */
 int config_validate(struct config *c, char *err, size_t err_size) CONFIG_WARN_UNUSED;
+
+#define CONFIG_MAX_DISK_DIRS 64
+
+struct config_disk_dir {
+    char path[1024];
+    uint64_t capacity; /* bytes */
+};
+
+/* The disk page store's dirs and capacities (page.store.dirs / .sizes): the count, or -1 with
+ * err. out holds CONFIG_MAX_DISK_DIRS entries. */
+int config_disk_dirs(const struct config *c, struct config_disk_dir *out, char *err,
+                     size_t err_size) CONFIG_WARN_UNUSED;
 
 /* The effective config as YAML, secrets masked ("****"); config_load_buffer reads it back.
  * Returns a malloc'd string the caller frees, or NULL when out of memory. */

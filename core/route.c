@@ -13,6 +13,7 @@
 #include "hash.h"
 #include "log.h"
 #include "loop.h"
+#include "page_store/disk.h"
 #include "pages.h"
 
 #include <pthread.h>
@@ -52,12 +53,13 @@ struct route_flight {
 
 struct route {
     struct page_store *store;
+    struct disk_store *disk;
     struct ufs *ufs;
     uint64_t page_size;
     uint8_t seed[HASH_SIPHASH_KEY_BYTES];
     pthread_mutex_t lock;
     struct route_flight *flights[ROUTE_FLIGHT_BUCKETS];
-    atomic_uint_fast64_t ufs_page_reads, shared_waits, failures;
+    atomic_uint_fast64_t ufs_page_reads, disk_page_reads, shared_waits, failures;
 };
 
 struct route *route_create(const struct route_config *cfg)
@@ -66,6 +68,7 @@ struct route *route_create(const struct route_config *cfg)
     if (!r)
         return NULL;
     r->store = cfg->store;
+    r->disk = cfg->disk;
     r->ufs = cfg->ufs;
     r->page_size = cfg->page_size;
     if (hash_seed_random(r->seed) != 0) {
@@ -87,6 +90,7 @@ void route_destroy(struct route *r)
 void route_get_stats(struct route *r, struct route_stats *out)
 {
     out->ufs_page_reads = atomic_load(&r->ufs_page_reads);
+    out->disk_page_reads = atomic_load(&r->disk_page_reads);
     out->shared_waits = atomic_load(&r->shared_waits);
     out->failures = atomic_load(&r->failures);
 }
@@ -137,9 +141,40 @@ static void route_waiter_fire(void *arg)
     free(w);
 }
 
+/* Finish a flight: keep the page (memory always; disk when it came from the UFS), leave the
+ * table, wake every waiter. */
+static void route_flight_complete(struct route_flight *f, enum ufs_status st, struct page *page,
+                                  bool from_disk);
+
 static void route_fetch_done(void *arg, enum ufs_status st, struct page *page)
 {
+    route_flight_complete(arg, st, page, false);
+}
+
+static void route_fetch_from_ufs(struct route_flight *f)
+{
+    struct route *r = f->route;
+    atomic_fetch_add(&r->ufs_page_reads, 1);
+    r->ufs->ops->read_page(r->ufs, f->loop, f->bucket, f->key, f->key_len, f->etag,
+                           pages_offset(f->index, r->page_size), f->len, route_fetch_done, f);
+}
+
+/* The disk store answered: a verified page, or nothing usable (absent, bad, I/O error). */
+static void route_disk_done(void *arg, int result, struct page *page)
+{
     struct route_flight *f = arg;
+    if (result == 0 && page) {
+        atomic_fetch_add(&f->route->disk_page_reads, 1);
+        route_flight_complete(f, UFS_OK, page, true);
+        return;
+    }
+    page_unref(page);
+    route_fetch_from_ufs(f);
+}
+
+static void route_flight_complete(struct route_flight *f, enum ufs_status st, struct page *page,
+                                  bool from_disk)
+{
     struct route *r = f->route;
     if (st == UFS_OK && (!page || page->len != f->len)) {
         /* The backends check lengths; this is the last line of defence before caching. */
@@ -153,6 +188,8 @@ static void route_fetch_done(void *arg, enum ufs_status st, struct page *page)
         struct page_key key = {f->path, f->path_len, f->etag, f->etag_len, f->index};
         if (page_store_put(r->store, &key, page) != 0)
             log_debug("route: page not cached (out of memory)");
+        if (r->disk && !from_disk)
+            disk_store_write(r->disk, f->loop, &key, page);
     } else {
         atomic_fetch_add(&r->failures, 1);
     }
@@ -240,9 +277,9 @@ struct page *route_read_page(struct route *r, struct loop *l, const struct route
     *bucket = f;
     pthread_mutex_unlock(&r->lock);
 
-    atomic_fetch_add(&r->ufs_page_reads, 1);
-    r->ufs->ops->read_page(r->ufs, l, f->bucket, f->key, f->key_len, f->etag,
-                           pages_offset(index, r->page_size), f->len, route_fetch_done, f);
+    if (r->disk && disk_store_read(r->disk, l, &key, f->len, route_disk_done, f))
+        return NULL;
+    route_fetch_from_ufs(f);
     return NULL;
 }
 

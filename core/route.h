@@ -2,10 +2,11 @@
  * route: decides where page i of an object comes from, and makes concurrent misses of one page
  * share one fetch (single-flight across every loop of the process).
  *
- * Today the sources are the local page store, then the UFS. The cluster issue plugs Alluxio
- * workers in between, here, without touching server/. A fetched page is stored only after its
- * length was checked against the object's size (the UFS backends check status, Content-Range
- * and ETag before that).
+ * The sources, in order: the memory page store, the disk page store (when configured; a page
+ * read from disk is kept in memory too), then the UFS (a fetched page goes to both stores).
+ * The cluster issue plugs Alluxio workers in before the UFS, here, without touching server/. A
+ * fetched page is stored only after its length was checked against the object's size (the UFS
+ * backends check status, Content-Range and ETag before that).
  */
 #ifndef CORE_ROUTE_H
 #define CORE_ROUTE_H
@@ -20,16 +21,20 @@
 struct loop;
 struct route;
 
+struct disk_store;
+
 struct route_config {
     struct page_store *store; /* not owned */
+    struct disk_store *disk;  /* not owned; NULL: memory only */
     struct ufs *ufs;          /* not owned */
     uint64_t page_size;
 };
 
 struct route_stats {
-    uint64_t ufs_page_reads; /* pages fetched from the UFS */
-    uint64_t shared_waits;   /* misses that joined a fetch already in flight */
-    uint64_t failures;       /* page fetches that failed */
+    uint64_t ufs_page_reads;  /* pages fetched from the UFS */
+    uint64_t disk_page_reads; /* pages served from the disk store */
+    uint64_t shared_waits;    /* misses that joined a fetch already in flight */
+    uint64_t failures;        /* page fetches that failed */
 };
 
 struct route *route_create(const struct route_config *cfg);

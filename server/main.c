@@ -13,6 +13,7 @@
 #include "../core/loop.h"
 #include "../core/meta.h"
 #include "../core/offload.h"
+#include "../core/page_store/disk.h"
 #include "../core/page_store/page_store.h"
 #include "../core/route.h"
 #include "../core/ufs/ufs.h"
@@ -28,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define MAIN_MAX_LOOPS       256
@@ -51,6 +53,7 @@ struct main_loop {
 };
 
 static atomic_uint main_loops_running;
+static struct disk_store *main_disk; /* NULL unless page.store.type is LOCAL */
 
 static void usage(FILE *out)
 {
@@ -68,14 +71,17 @@ static void usage(FILE *out)
             "Precedence: --set > environment (AWS_*, ALLUXIO_S3_PROXY_*) > file > defaults.\n");
 }
 
-/* Clients are gone; UFS fetches they started (prefetched pages) may still be running: let
- * them land (bounded) so nothing is cut off mid-transfer or leaked at exit. */
+/* Clients are gone; UFS fetches they started (prefetched pages) and disk page reads and
+ * writes may still be running: let them land (bounded) so nothing is cut off mid-transfer or
+ * leaked at exit. A write cut off here leaves only a temp file, removed at the next start. */
 static void main_quiesce(struct loop_timer *t)
 {
     struct main_loop *ml =
         (struct main_loop *)((char *)t - offsetof(struct main_loop, quiesce_timer));
     struct http_client *hc = *loop_slot(ml->loop, LOOP_SLOT_HTTP_CLIENT);
-    if (http_client_active(hc) == 0 || ml->quiesce_waited_ms >= MAIN_QUIESCE_MAX_MS) {
+    bool disk_idle = !main_disk || disk_store_pending(main_disk) == 0;
+    if ((http_client_active(hc) == 0 && disk_idle) ||
+        ml->quiesce_waited_ms >= MAIN_QUIESCE_MAX_MS) {
         loop_stop(ml->loop);
         return;
     }
@@ -186,6 +192,41 @@ static int main_check_anonymous(const struct config *cfg)
     }
     log_warn("auth: none: every client is served without a signature check");
     return 0;
+}
+
+/* The disk page store (page.store.type LOCAL): dirs created, index rebuilt from what is on
+ * disk before the first request, so warm pages serve at once after a restart. */
+static struct disk_store *main_open_disk(const struct config *cfg)
+{
+    static struct config_disk_dir dirs[CONFIG_MAX_DISK_DIRS];
+    char err[1024];
+    int n = config_disk_dirs(cfg, dirs, err, sizeof(err));
+    if (n < 0) {
+        log_error("%s", err);
+        return NULL;
+    }
+    const char *paths[CONFIG_MAX_DISK_DIRS];
+    uint64_t capacities[CONFIG_MAX_DISK_DIRS];
+    for (int i = 0; i < n; i++) {
+        paths[i] = dirs[i].path;
+        capacities[i] = dirs[i].capacity;
+    }
+    struct disk_store_config dc = {.dirs = paths,
+                                   .capacities = capacities,
+                                   .dir_count = (size_t)n,
+                                   .page_size = cfg->page_size};
+    uint64_t t0 = loop_clock_ms();
+    struct disk_store *d = disk_store_open(&dc, err, sizeof(err));
+    if (!d) {
+        log_error("disk page store: %s", err);
+        return NULL;
+    }
+    struct disk_store_stats st;
+    disk_store_stats(d, &st);
+    log_info("disk page store: %d dirs, %llu pages (%llu bytes of %llu) indexed in %llu ms", n,
+             (unsigned long long)st.pages, (unsigned long long)st.bytes,
+             (unsigned long long)st.capacity, (unsigned long long)(loop_clock_ms() - t0));
+    return d;
 }
 
 static int main_load_config(struct config *cfg, int argc, char **argv, bool *print_only)
@@ -312,7 +353,13 @@ int main(int argc, char **argv)
     ufs = main_create_ufs(&cfg);
     store = page_store_memory_create(cfg.memory_store_size, main_store_shards(&cfg));
     meta = meta_cache_create(cfg.metadata_cache_ttl_ms, MAIN_META_ENTRIES);
-    struct route_config rc = {.store = store, .ufs = ufs, .page_size = cfg.page_size};
+    if (!strcasecmp(cfg.page_store_type, "LOCAL")) {
+        main_disk = main_open_disk(&cfg);
+        if (!main_disk)
+            goto out;
+    }
+    struct route_config rc = {
+        .store = store, .disk = main_disk, .ufs = ufs, .page_size = cfg.page_size};
     if (ufs && store)
         route = route_create(&rc);
     if (!ufs || !store || !meta || !route) {
@@ -412,6 +459,22 @@ out:
     }
     if (offload)
         offload_stop();
+    if (main_disk) {
+        struct disk_store_stats ds;
+        disk_store_stats(main_disk, &ds);
+        log_info("disk store: hits=%llu misses=%llu bad_pages=%llu read_errors=%llu writes=%llu "
+                 "write_errors=%llu write_drops=%llu evictions=%llu bytes=%llu pages=%llu",
+                 (unsigned long long)ds.hits, (unsigned long long)ds.misses,
+                 (unsigned long long)ds.bad_pages, (unsigned long long)ds.read_errors,
+                 (unsigned long long)ds.writes, (unsigned long long)ds.write_errors,
+                 (unsigned long long)ds.write_drops, (unsigned long long)ds.evictions,
+                 (unsigned long long)ds.bytes, (unsigned long long)ds.pages);
+        if (disk_store_pending(main_disk) == 0)
+            disk_store_close(main_disk);
+        else
+            log_warn("disk store: I/O still in flight at exit; not closed");
+        main_disk = NULL;
+    }
     route_destroy(route);
     s3_auth_destroy(auth);
     meta_cache_destroy(meta);
