@@ -334,47 +334,13 @@ static void file_call_begin(struct file_call *c, enum ufs_status bad)
     file_submit_open(c);
 }
 
-struct file_fail {
-    ufs_meta_cb meta;
-    ufs_page_cb page;
-    ufs_reply_cb reply;
-    void *arg;
-};
-
-static void file_fail_fire(void *p)
-{
-    struct file_fail *f = p;
-    if (f->meta)
-        f->meta(f->arg, UFS_ERROR, NULL);
-    else if (f->page)
-        f->page(f->arg, UFS_ERROR, NULL);
-    else
-        f->reply(f->arg, NULL);
-    free(f);
-}
-
-static void file_fail_early(struct loop *l, ufs_meta_cb meta, ufs_page_cb page, ufs_reply_cb reply,
-                            void *arg)
-{
-    struct file_fail *f = calloc(1, sizeof(*f));
-    if (!f) {
-        log_error("ufs file: out of memory");
-        abort();
-    }
-    f->meta = meta;
-    f->page = page;
-    f->reply = reply;
-    f->arg = arg;
-    loop_defer(l, file_fail_fire, f);
-}
-
 static void file_head_object(struct ufs *u, struct loop *l, const char *bucket, const char *key,
                              size_t key_len, ufs_meta_cb cb, void *arg)
 {
     enum ufs_status bad;
     struct file_call *c = file_call_new(u, l, FILE_HEAD_OBJECT, bucket, key, key_len, &bad);
     if (!c) {
-        file_fail_early(l, cb, NULL, NULL, arg);
+        ufs_fail_later(l, cb, NULL, NULL, arg);
         return;
     }
     c->cb.meta = cb;
@@ -398,7 +364,7 @@ static void file_read_page(struct ufs *u, struct loop *l, const char *bucket, co
             free(c->etag);
             free(c);
         }
-        file_fail_early(l, NULL, cb, NULL, arg);
+        ufs_fail_later(l, NULL, cb, NULL, arg);
         return;
     }
     c->offset = offset;
@@ -414,7 +380,7 @@ static void file_head_bucket(struct ufs *u, struct loop *l, const char *bucket, 
     enum ufs_status bad;
     struct file_call *c = file_call_new(u, l, FILE_HEAD_BUCKET, bucket, NULL, 0, &bad);
     if (!c) {
-        file_fail_early(l, NULL, NULL, cb, arg);
+        ufs_fail_later(l, NULL, NULL, cb, arg);
         return;
     }
     c->cb.reply = cb;
@@ -546,7 +512,7 @@ static void file_list_submit(struct ufs *base, struct loop *l, int kind, const c
             j->reply = NULL;
             loop_defer(l, file_list_done, j);
         } else {
-            file_fail_early(l, NULL, NULL, cb, arg);
+            ufs_fail_later(l, NULL, NULL, cb, arg);
         }
         return;
     }

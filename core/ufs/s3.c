@@ -93,40 +93,6 @@ struct s3_call {
     char *bucket_region;
 };
 
-const char *ufs_status_name(enum ufs_status st)
-{
-    switch (st) {
-    case UFS_OK:
-        return "ok";
-    case UFS_NO_SUCH_KEY:
-        return "no such key";
-    case UFS_NO_SUCH_BUCKET:
-        return "no such bucket";
-    case UFS_CHANGED:
-        return "object changed";
-    case UFS_ACCESS_DENIED:
-        return "access denied by the UFS";
-    case UFS_INVALID_ARGUMENT:
-        return "invalid argument";
-    case UFS_SLOW_DOWN:
-        return "slow down";
-    case UFS_UNAVAILABLE:
-        return "UFS unavailable";
-    case UFS_ERROR:
-        return "UFS error";
-    }
-    return "?";
-}
-
-void ufs_reply_free(struct ufs_reply *r)
-{
-    if (!r)
-        return;
-    buf_free(&r->body);
-    free(r->bucket_region);
-    free(r);
-}
-
 static void s3_call_reset_response(struct s3_call *c)
 {
     c->status = 0;
@@ -689,48 +655,12 @@ fail:
 
 /* --- the ops --------------------------------------------------------------------------------- */
 
-/* Out of memory before a call exists: still answer asynchronously. */
-struct s3_oom {
-    enum s3_call_kind kind;
-    union {
-        ufs_meta_cb meta;
-        ufs_page_cb page;
-        ufs_reply_cb reply;
-    } cb;
-    void *arg;
-};
-
-static void s3_oom_fire(void *p)
-{
-    struct s3_oom *o = p;
-    if (o->kind == S3_HEAD_OBJECT)
-        o->cb.meta(o->arg, UFS_ERROR, NULL);
-    else if (o->kind == S3_READ_PAGE)
-        o->cb.page(o->arg, UFS_ERROR, NULL);
-    else
-        o->cb.reply(o->arg, NULL);
-    free(o);
-}
-
-static void s3_fail_early(struct loop *l, enum s3_call_kind kind, void *cb, void *arg)
-{
-    struct s3_oom *o = malloc(sizeof(*o));
-    if (!o) {
-        log_error("ufs s3: out of memory");
-        abort();
-    }
-    o->kind = kind;
-    o->cb.reply = (ufs_reply_cb)cb;
-    o->arg = arg;
-    loop_defer(l, s3_oom_fire, o);
-}
-
 static void s3_head_object(struct ufs *u, struct loop *l, const char *bucket, const char *key,
                            size_t key_len, ufs_meta_cb cb, void *arg)
 {
     struct s3_call *c = s3_call_new(u, l, S3_HEAD_OBJECT, bucket, key, key_len);
     if (!c) {
-        s3_fail_early(l, S3_HEAD_OBJECT, (void *)cb, arg);
+        ufs_fail_later(l, cb, NULL, NULL, arg);
         return;
     }
     c->cb.meta = cb;
@@ -750,7 +680,7 @@ static void s3_read_page(struct ufs *u, struct loop *l, const char *bucket, cons
     if (!c || !c->page || !c->etag || len == 0) {
         if (c)
             s3_call_free(c);
-        s3_fail_early(l, S3_READ_PAGE, (void *)cb, arg);
+        ufs_fail_later(l, NULL, cb, NULL, arg);
         return;
     }
     c->offset = offset;
@@ -769,7 +699,7 @@ static void s3_reply_call(struct ufs *u, struct loop *l, enum s3_call_kind kind,
         c = NULL;
     }
     if (!c) {
-        s3_fail_early(l, kind, (void *)cb, arg);
+        ufs_fail_later(l, NULL, NULL, cb, arg);
         return;
     }
     c->cb.reply = cb;
@@ -790,7 +720,7 @@ static void s3_list_objects(struct ufs *u, struct loop *l, const char *bucket,
         buf_free(&q);
         if (c)
             s3_call_free(c);
-        s3_fail_early(l, S3_LIST_OBJECTS, (void *)cb, arg);
+        ufs_fail_later(l, NULL, NULL, cb, arg);
         return;
     }
     c->cb.reply = cb;

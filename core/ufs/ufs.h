@@ -49,6 +49,11 @@ typedef void (*ufs_reply_cb)(void *arg, struct ufs_reply *reply);
 
 void ufs_reply_free(struct ufs_reply *r);
 
+/* A call that failed before it started (out of memory) still answers asynchronously, from the
+ * end of the loop's turn: UFS_ERROR (or a NULL reply). Exactly one of the callbacks is set. */
+void ufs_fail_later(struct loop *l, ufs_meta_cb meta, ufs_page_cb page, ufs_reply_cb reply,
+                    void *arg);
+
 struct ufs;
 
 struct ufs_ops {
