@@ -110,6 +110,7 @@ void meta_unref(struct meta *m)
     free(m->storage_class);
     free(m->version_id);
     free(m->extra_headers);
+    free(m->response_headers);
     free(m);
 }
 

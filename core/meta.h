@@ -28,6 +28,11 @@ struct meta {
     /* The object's other response headers S3 returns as-is, already formatted as
      * "x-amz-meta-name: value\r\n..." (user metadata, checksum, sse...); NULL when none. */
     char *extra_headers;
+    /* The object's part of a GET/HEAD response, formatted once by whoever fetched the meta,
+     * before it is shared (server/s3/object.c), so a cache hit does not format dates and
+     * headers again; NULL when not made. Owned. */
+    char *response_headers;
+    size_t response_headers_len;
 };
 
 /* A zeroed meta with one reference; fields are filled with meta_set (strdup'd). NULL on ENOMEM */

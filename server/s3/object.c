@@ -116,51 +116,99 @@ static bool s3_header_value_ok(const char *v)
 }
 
 /* "Name: value\r\n" from the response-* override if given, else from the object. */
-static int s3_add_header(struct s3_get *g, const char *name, const char *override_param,
-                         const char *value)
+static int s3_add_header(struct buf *h, const struct s3_request *r, const char *name,
+                         const char *override_param, const char *value)
 {
-    const char *v = override_param ? s3_query_get(g->r, override_param) : NULL;
+    const char *v = override_param && r ? s3_query_get(r, override_param) : NULL;
     if (!v)
         v = value;
     if (!v)
         return 0;
-    return buf_appendf(&g->headers, "%s: %s\r\n", name, v);
+    int rc = buf_append_str(h, name);
+    if (!rc)
+        rc = buf_append(h, ": ", 2);
+    if (!rc)
+        rc = buf_append_str(h, v);
+    if (!rc)
+        rc = buf_append(h, "\r\n", 2);
+    return rc;
+}
+
+/* The headers that depend on the object alone (and on response-* overrides when r is given):
+ * Accept-Ranges, Last-Modified, ETag, Content-Type, the content and caching headers, storage
+ * class, version, user metadata. */
+static int s3_object_part(struct buf *h, const struct meta *m, const struct s3_request *r)
+{
+    char date[HTTP_DATE_LEN + 1];
+    http_date_format(m->last_modified, date);
+    int rc = buf_append_str(h, "Accept-Ranges: bytes\r\n");
+    if (!rc)
+        rc = s3_add_header(h, NULL, "Last-Modified", NULL, date);
+    if (!rc)
+        rc = s3_add_header(h, NULL, "ETag", NULL, m->etag);
+    if (!rc)
+        rc = s3_add_header(h, r, "Content-Type", "response-content-type",
+                           m->content_type ? m->content_type : S3_DEFAULT_CONTENT_TYPE);
+    if (!rc)
+        rc = s3_add_header(h, r, "Content-Encoding", "response-content-encoding",
+                           m->content_encoding);
+    if (!rc)
+        rc = s3_add_header(h, r, "Content-Disposition", "response-content-disposition",
+                           m->content_disposition);
+    if (!rc)
+        rc = s3_add_header(h, r, "Content-Language", "response-content-language",
+                           m->content_language);
+    if (!rc)
+        rc = s3_add_header(h, r, "Cache-Control", "response-cache-control", m->cache_control);
+    if (!rc)
+        rc = s3_add_header(h, r, "Expires", "response-expires", m->expires);
+    /* S3 leaves the storage class out for STANDARD objects. */
+    if (!rc && m->storage_class && strcmp(m->storage_class, "STANDARD") != 0)
+        rc = s3_add_header(h, NULL, "x-amz-storage-class", NULL, m->storage_class);
+    if (!rc)
+        rc = s3_add_header(h, NULL, "x-amz-version-id", NULL, m->version_id);
+    if (!rc && m->extra_headers)
+        rc = buf_append_str(h, m->extra_headers);
+    return rc;
+}
+
+/* Format m's response headers once, while m is still ours alone (before the cache shares
+ * it). Failing is harmless: every request then formats them itself. */
+static void s3_meta_prepare(struct meta *m)
+{
+    struct buf h;
+    buf_init(&h, S3_HEADERS_MAX);
+    if (s3_object_part(&h, m, NULL) == 0)
+        m->response_headers = buf_take(&h, &m->response_headers_len);
+    buf_free(&h);
+}
+
+static bool s3_has_overrides(const struct s3_request *r)
+{
+    for (size_t i = 0; i < r->param_count; i++)
+        if (strncmp(r->params[i].name, "response-", 9) == 0)
+            return true;
+    return false;
 }
 
 static int s3_object_headers(struct s3_get *g)
 {
     struct meta *m = g->meta;
     struct buf *h = &g->headers;
-    char date[HTTP_DATE_LEN + 1];
-    http_date_format(m->last_modified, date);
     int rc = s3_common_headers(g->r, h);
-    if (!rc)
-        rc = buf_appendf(h, "Accept-Ranges: bytes\r\nLast-Modified: %s\r\nETag: %s\r\n", date,
-                         m->etag);
-    if (!rc)
-        rc = s3_add_header(g, "Content-Type", "response-content-type",
-                           m->content_type ? m->content_type : S3_DEFAULT_CONTENT_TYPE);
-    if (!rc && g->status == 206)
-        rc = buf_appendf(h, "Content-Range: bytes %llu-%llu/%llu\r\n", (unsigned long long)g->first,
-                         (unsigned long long)g->last, (unsigned long long)m->size);
-    if (!rc)
-        rc = s3_add_header(g, "Content-Encoding", "response-content-encoding", m->content_encoding);
-    if (!rc)
-        rc = s3_add_header(g, "Content-Disposition", "response-content-disposition",
-                           m->content_disposition);
-    if (!rc)
-        rc = s3_add_header(g, "Content-Language", "response-content-language", m->content_language);
-    if (!rc)
-        rc = s3_add_header(g, "Cache-Control", "response-cache-control", m->cache_control);
-    if (!rc)
-        rc = s3_add_header(g, "Expires", "response-expires", m->expires);
-    /* S3 leaves the storage class out for STANDARD objects. */
-    if (!rc && m->storage_class && strcmp(m->storage_class, "STANDARD") != 0)
-        rc = buf_appendf(h, "x-amz-storage-class: %s\r\n", m->storage_class);
-    if (!rc && m->version_id)
-        rc = buf_appendf(h, "x-amz-version-id: %s\r\n", m->version_id);
-    if (!rc && m->extra_headers)
-        rc = buf_append_str(h, m->extra_headers);
+    if (!rc) {
+        if (m->response_headers && !s3_has_overrides(g->r))
+            rc = buf_append(h, m->response_headers, m->response_headers_len);
+        else
+            rc = s3_object_part(h, m, g->r);
+    }
+    if (!rc && g->status == 206) {
+        char range[96];
+        int n = snprintf(range, sizeof(range), "Content-Range: bytes %llu-%llu/%llu\r\n",
+                         (unsigned long long)g->first, (unsigned long long)g->last,
+                         (unsigned long long)m->size);
+        rc = buf_append(h, range, (size_t)n);
+    }
     return rc;
 }
 
@@ -401,6 +449,7 @@ static void s3_get_meta_cb(void *arg, enum ufs_status st, struct meta *m)
         s3_error_for_ufs(r, st);
         return;
     }
+    s3_meta_prepare(m);
     meta_cache_put(r->server->meta_cache, g->path, g->path_len, m, loop_now_ms(r->x->loop));
     g->meta = m;
     s3_get_have_meta(g);
