@@ -51,15 +51,42 @@ struct route_flight {
     struct route_waiter *waiters;
 };
 
+/* A HEAD in flight and the requests waiting for it. */
+struct route_meta_waiter {
+    struct route_meta_waiter *next;
+    struct loop *loop;
+    route_meta_cb cb;
+    void *arg;
+    enum ufs_status status;
+    struct meta *meta;
+};
+
+struct route_meta_flight {
+    struct route_meta_flight *next;
+    struct route *route;
+    struct loop *loop;
+    uint64_t hash;
+    char *path;
+    size_t path_len;
+    char *bucket;
+    char *key;
+    size_t key_len;
+    struct route_meta_waiter *waiters;
+};
+
 struct route {
     struct page_store *store;
     struct disk_store *disk;
+    struct meta_cache *meta_cache;
+    void (*meta_prepare)(struct meta *m);
+    struct route_meta_flight *meta_flights[ROUTE_FLIGHT_BUCKETS];
     struct ufs *ufs;
     uint64_t page_size;
     uint8_t seed[HASH_SIPHASH_KEY_BYTES];
     pthread_mutex_t lock;
     struct route_flight *flights[ROUTE_FLIGHT_BUCKETS];
     atomic_uint_fast64_t ufs_page_reads, disk_page_reads, shared_waits, failures;
+    atomic_uint_fast64_t meta_fetches, meta_shared_waits;
 };
 
 struct route *route_create(const struct route_config *cfg)
@@ -69,6 +96,8 @@ struct route *route_create(const struct route_config *cfg)
         return NULL;
     r->store = cfg->store;
     r->disk = cfg->disk;
+    r->meta_cache = cfg->meta_cache;
+    r->meta_prepare = cfg->meta_prepare;
     r->ufs = cfg->ufs;
     r->page_size = cfg->page_size;
     if (hash_seed_random(r->seed) != 0) {
@@ -93,6 +122,8 @@ void route_get_stats(struct route *r, struct route_stats *out)
     out->disk_page_reads = atomic_load(&r->disk_page_reads);
     out->shared_waits = atomic_load(&r->shared_waits);
     out->failures = atomic_load(&r->failures);
+    out->meta_fetches = atomic_load(&r->meta_fetches);
+    out->meta_shared_waits = atomic_load(&r->meta_shared_waits);
 }
 
 static uint64_t route_hash(struct route *r, const struct route_object *o, uint64_t index)
@@ -286,4 +317,108 @@ struct page *route_read_page(struct route *r, struct loop *l, const struct route
 void route_forget_path(struct route *r, const char *path, size_t path_len)
 {
     page_store_remove_path(r->store, path, path_len);
+}
+
+/* --- metadata ------------------------------------------------------------------------------ */
+
+static void route_meta_waiter_fire(void *arg)
+{
+    struct route_meta_waiter *w = arg;
+    w->cb(w->arg, w->status, w->meta);
+    free(w);
+}
+
+static void route_meta_done(void *arg, enum ufs_status st, struct meta *m)
+{
+    struct route_meta_flight *f = arg;
+    struct route *r = f->route;
+    if (st == UFS_OK && m) {
+        if (r->meta_prepare)
+            r->meta_prepare(m);
+        /* Cached before the flight leaves the table: a request arriving in between finds one
+         * or the other, never neither. */
+        meta_cache_put(r->meta_cache, f->path, f->path_len, m, loop_clock_ms());
+    }
+    pthread_mutex_lock(&r->lock);
+    struct route_meta_flight **link = &r->meta_flights[f->hash & (ROUTE_FLIGHT_BUCKETS - 1)];
+    while (*link != f)
+        link = &(*link)->next;
+    *link = f->next;
+    struct route_meta_waiter *waiters = f->waiters;
+    pthread_mutex_unlock(&r->lock);
+    while (waiters) {
+        struct route_meta_waiter *w = waiters;
+        waiters = w->next;
+        w->status = st;
+        w->meta = m ? meta_ref(m) : NULL;
+        if (w->loop == f->loop)
+            loop_defer(w->loop, route_meta_waiter_fire, w);
+        else
+            loop_post(w->loop, route_meta_waiter_fire, w);
+    }
+    meta_unref(m);
+    free(f->path);
+    free(f->bucket);
+    free(f->key);
+    free(f);
+}
+
+struct meta *route_read_meta(struct route *r, struct loop *l, const char *bucket, const char *key,
+                             size_t key_len, const char *path, size_t path_len, route_meta_cb cb,
+                             void *arg)
+{
+    struct meta *m = meta_cache_get(r->meta_cache, path, path_len, loop_now_ms(l));
+    if (m)
+        return m;
+    struct route_meta_waiter *w = calloc(1, sizeof(*w));
+    if (!w) {
+        log_error("route: out of memory");
+        abort();
+    }
+    w->loop = l;
+    w->cb = cb;
+    w->arg = arg;
+    struct hash_sip h;
+    hash_sip_init(&h, r->seed);
+    hash_sip_update(&h, path, path_len);
+    uint64_t hash = hash_sip_final(&h);
+    pthread_mutex_lock(&r->lock);
+    struct route_meta_flight **bucket_link = &r->meta_flights[hash & (ROUTE_FLIGHT_BUCKETS - 1)];
+    for (struct route_meta_flight *f = *bucket_link; f; f = f->next) {
+        if (f->hash == hash && f->path_len == path_len && !memcmp(f->path, path, path_len)) {
+            w->next = f->waiters;
+            f->waiters = w;
+            pthread_mutex_unlock(&r->lock);
+            atomic_fetch_add(&r->meta_shared_waits, 1);
+            return NULL;
+        }
+    }
+    m = meta_cache_get(r->meta_cache, path, path_len, loop_now_ms(l));
+    if (m) {
+        pthread_mutex_unlock(&r->lock);
+        free(w);
+        return m;
+    }
+    struct route_meta_flight *f = calloc(1, sizeof(*f));
+    if (f) {
+        f->route = r;
+        f->loop = l;
+        f->hash = hash;
+        f->path = route_copy(path, path_len);
+        f->path_len = path_len;
+        f->bucket = route_copy(bucket, strlen(bucket));
+        f->key = route_copy(key, key_len);
+        f->key_len = key_len;
+        f->waiters = w;
+    }
+    if (!f || !f->path || !f->bucket || !f->key) {
+        log_error("route: out of memory");
+        abort();
+    }
+    f->next = *bucket_link;
+    *bucket_link = f;
+    pthread_mutex_unlock(&r->lock);
+    atomic_fetch_add(&r->meta_fetches, 1);
+    r->ufs->ops->head_object(r->ufs, l, f->bucket, f->key, f->key_len, route_meta_done, f);
+    return NULL;
 }

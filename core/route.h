@@ -24,17 +24,23 @@ struct route;
 struct disk_store;
 
 struct route_config {
-    struct page_store *store; /* not owned */
-    struct disk_store *disk;  /* not owned; NULL: memory only */
-    struct ufs *ufs;          /* not owned */
+    struct page_store *store;      /* not owned */
+    struct disk_store *disk;       /* not owned; NULL: memory only */
+    struct meta_cache *meta_cache; /* not owned */
+    /* Called on a fresh meta before the cache shares it (the S3 front formats its response
+     * headers there); may be NULL. */
+    void (*meta_prepare)(struct meta *m);
+    struct ufs *ufs; /* not owned */
     uint64_t page_size;
 };
 
 struct route_stats {
-    uint64_t ufs_page_reads;  /* pages fetched from the UFS */
-    uint64_t disk_page_reads; /* pages served from the disk store */
-    uint64_t shared_waits;    /* misses that joined a fetch already in flight */
-    uint64_t failures;        /* page fetches that failed */
+    uint64_t ufs_page_reads;    /* pages fetched from the UFS */
+    uint64_t disk_page_reads;   /* pages served from the disk store */
+    uint64_t shared_waits;      /* misses that joined a fetch already in flight */
+    uint64_t meta_fetches;      /* HEADs sent to the UFS */
+    uint64_t meta_shared_waits; /* metadata misses that joined a HEAD in flight */
+    uint64_t failures;          /* page fetches that failed */
 };
 
 struct route *route_create(const struct route_config *cfg);
@@ -61,6 +67,18 @@ typedef void (*route_page_cb)(void *arg, uint64_t index, enum ufs_status st, str
  */
 struct page *route_read_page(struct route *r, struct loop *l, const struct route_object *o,
                              uint64_t index, route_page_cb cb, void *arg);
+
+/* cb gets a new meta reference on success (NULL and the reason otherwise). */
+typedef void (*route_meta_cb)(void *arg, enum ufs_status st, struct meta *m);
+
+/*
+ * Metadata of bucket/key (full UFS path path): a new reference at once from the metadata
+ * cache, or NULL and cb runs later on loop l exactly once. Concurrent misses of one path, on
+ * any loop, share one UFS HEAD, whose result is cached (after meta_prepare).
+ */
+struct meta *route_read_meta(struct route *r, struct loop *l, const char *bucket, const char *key,
+                             size_t key_len, const char *path, size_t path_len, route_meta_cb cb,
+                             void *arg);
 
 /* Forget every cached page of path (after the UFS said the object changed). */
 void route_forget_path(struct route *r, const char *path, size_t path_len);

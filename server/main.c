@@ -358,8 +358,12 @@ int main(int argc, char **argv)
         if (!main_disk)
             goto out;
     }
-    struct route_config rc = {
-        .store = store, .disk = main_disk, .ufs = ufs, .page_size = cfg.page_size};
+    struct route_config rc = {.store = store,
+                              .disk = main_disk,
+                              .meta_cache = meta,
+                              .meta_prepare = s3_meta_prepare,
+                              .ufs = ufs,
+                              .page_size = cfg.page_size};
     if (ufs && store)
         route = route_create(&rc);
     if (!ufs || !store || !meta || !route) {

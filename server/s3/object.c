@@ -172,9 +172,9 @@ static int s3_object_part(struct buf *h, const struct meta *m, const struct s3_r
     return rc;
 }
 
-/* Format m's response headers once, while m is still ours alone (before the cache shares
- * it). Failing is harmless: every request then formats them itself. */
-static void s3_meta_prepare(struct meta *m)
+/* Format m's response headers once, while m is still ours alone (route calls this before the
+ * cache shares it). Failing is harmless: every request then formats them itself. */
+void s3_meta_prepare(struct meta *m)
 {
     struct buf h;
     buf_init(&h, S3_HEADERS_MAX);
@@ -449,8 +449,6 @@ static void s3_get_meta_cb(void *arg, enum ufs_status st, struct meta *m)
         s3_error_for_ufs(r, st);
         return;
     }
-    s3_meta_prepare(m);
-    meta_cache_put(r->server->meta_cache, g->path, g->path_len, m, loop_now_ms(r->x->loop));
     g->meta = m;
     s3_get_have_meta(g);
 }
@@ -485,12 +483,14 @@ void s3_object_get(struct s3_request *r)
         s3_error(r, 500, "InternalError", "Out of memory.", NULL, NULL);
         return;
     }
-    g->meta = meta_cache_get(s->meta_cache, g->path, g->path_len, loop_now_ms(r->x->loop));
-    if (g->meta) {
-        s3_get_have_meta(g);
-        return;
-    }
+    /* Counted as pending before the call: route_read_meta either answers at once (then it is
+     * uncounted) or calls back later. */
     g->pending++;
     r->pending = true;
-    s->ufs->ops->head_object(s->ufs, r->x->loop, r->bucket, r->key, r->key_len, s3_get_meta_cb, g);
+    g->meta = route_read_meta(s->route, r->x->loop, r->bucket, r->key, r->key_len, g->path,
+                              g->path_len, s3_get_meta_cb, g);
+    if (g->meta) {
+        s3_get_callback_returned(g);
+        s3_get_have_meta(g);
+    }
 }

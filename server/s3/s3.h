@@ -31,6 +31,9 @@ struct s3_server {
     struct s3_auth *auth;            /* SigV4 verification of every request */
 };
 
+/* route_config.meta_prepare: format a fresh meta's response headers once. */
+void s3_meta_prepare(struct meta *m);
+
 /* The http_handler_fn of the S3 listener; handler_data is the struct s3_server. */
 void s3_handle(struct http_exchange *x, void *handler_data);
 

@@ -73,7 +73,40 @@ static void fake_read_page(struct ufs *u, struct loop *l, const char *bucket, co
     loop_timer_arm(l, &d->timer, (uint64_t)fake.delay_ms);
 }
 
-static const struct ufs_ops fake_ops = {.read_page = fake_read_page};
+struct fake_head {
+    struct loop_timer timer;
+    ufs_meta_cb cb;
+    void *arg;
+};
+
+static void fake_head_fire(struct loop_timer *t)
+{
+    struct fake_head *h = (struct fake_head *)t;
+    if (fake.fail != UFS_OK) {
+        h->cb(h->arg, fake.fail, NULL);
+    } else {
+        struct meta *m = meta_new();
+        m->size = 10 * PAGE;
+        cr_assert_eq(meta_set(&m->etag, "\"e1\"", 4), 0);
+        h->cb(h->arg, UFS_OK, m);
+    }
+    free(h);
+}
+
+static void fake_head_object(struct ufs *u, struct loop *l, const char *bucket, const char *key,
+                             size_t key_len, ufs_meta_cb cb, void *arg)
+{
+    (void)u, (void)bucket, (void)key, (void)key_len;
+    atomic_fetch_add(&fake.reads, 1);
+    struct fake_head *h = malloc(sizeof(*h));
+    h->cb = cb;
+    h->arg = arg;
+    loop_timer_init(&h->timer, fake_head_fire);
+    loop_timer_arm(l, &h->timer, (uint64_t)fake.delay_ms);
+}
+
+static const struct ufs_ops fake_ops = {.read_page = fake_read_page,
+                                        .head_object = fake_head_object};
 
 struct waiter_state {
     struct loop *loop;
@@ -245,5 +278,52 @@ Test(route, another_etag_is_another_page)
     cr_assert_eq(atomic_load(&fake.reads), 2);
     loop_destroy(l);
     route_destroy(r);
+    page_store_destroy(store);
+}
+
+struct meta_waiter {
+    struct loop *loop;
+    int done, ok, expect;
+};
+
+static void on_meta(void *arg, enum ufs_status st, struct meta *m)
+{
+    struct meta_waiter *w = arg;
+    if (st == UFS_OK && m && m->size == 10 * PAGE)
+        w->ok++;
+    meta_unref(m);
+    if (++w->done == w->expect)
+        loop_stop(w->loop);
+}
+
+Test(route, concurrent_metadata_misses_share_one_head)
+{
+    memset(&fake, 0, sizeof(fake));
+    fake.base.ops = &fake_ops;
+    fake.base.scheme = "s3";
+    fake.delay_ms = 20;
+    struct page_store *store = page_store_memory_create(1 << 20, 1);
+    struct meta_cache *cache = meta_cache_create(60000, 16);
+    struct route_config cfg = {
+        .store = store, .meta_cache = cache, .ufs = &fake.base, .page_size = PAGE};
+    struct route *r = route_create(&cfg);
+    struct loop *l = loop_create(64, 0);
+    struct meta_waiter w = {.loop = l, .expect = 4};
+    for (int i = 0; i < 4; i++)
+        cr_assert_null(route_read_meta(r, l, "b", "k", 1, "s3://b/k", 8, on_meta, &w));
+    loop_run(l);
+    cr_assert_eq(w.ok, 4);
+    cr_assert_eq(atomic_load(&fake.reads), 1);
+    struct meta *m = route_read_meta(r, l, "b", "k", 1, "s3://b/k", 8, on_meta, &w);
+    cr_assert_not_null(m, "the HEAD's answer is cached");
+    meta_unref(m);
+    cr_assert_eq(atomic_load(&fake.reads), 1);
+    struct route_stats stats;
+    route_get_stats(r, &stats);
+    cr_assert_eq(stats.meta_fetches, 1);
+    cr_assert_eq(stats.meta_shared_waits, 3);
+    loop_destroy(l);
+    route_destroy(r);
+    meta_cache_destroy(cache);
     page_store_destroy(store);
 }
