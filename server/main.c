@@ -351,6 +351,8 @@ int main(int argc, char **argv)
     }
     offload = true;
     ufs = main_create_ufs(&cfg);
+    /* Reuse freed page buffers: a few windows' worth per loop. */
+    page_pool_init((uint32_t)cfg.page_size, cfg.page_size <= (8u << 20) ? 16 : 0);
     store = page_store_memory_create(cfg.memory_store_size, main_store_shards(&cfg));
     meta = meta_cache_create(cfg.metadata_cache_ttl_ms, MAIN_META_ENTRIES);
     if (!strcasecmp(cfg.page_store_type, "LOCAL")) {
@@ -483,6 +485,7 @@ out:
     s3_auth_destroy(auth);
     meta_cache_destroy(meta);
     page_store_destroy(store);
+    page_pool_drain();
     ufs_destroy(ufs);
     curl_global_cleanup();
     config_free(&cfg);

@@ -20,6 +20,11 @@ struct page {
     char data[];  /* len bytes; read-only once the page is shared */
 };
 
+/* Keep up to count freed pages of page_len bytes for reuse (see page.c). Call at start. */
+void page_pool_init(uint32_t page_len, unsigned count);
+/* Unmap what the pool holds and keep nothing more (at exit). */
+void page_pool_drain(void);
+
 /* A page of len bytes (contents undefined) with one reference; NULL on ENOMEM. */
 struct page *page_alloc(uint32_t len);
 struct page *page_ref(struct page *p);
