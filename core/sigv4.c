@@ -377,9 +377,11 @@ static int sigv4_append_query(const struct sigv4_request *req, const char *omit_
         p->value_len = scratch.len - p->value_off;
     }
 
+    /* Empty names and values leave scratch unallocated: offsets are then from "". */
+    const char *base = scratch.data ? scratch.data : "";
     for (size_t i = 0; i < count; i++) {
-        params[i].name = scratch.data + params[i].name_off;
-        params[i].value = scratch.data + params[i].value_off;
+        params[i].name = base + params[i].name_off;
+        params[i].value = base + params[i].value_off;
     }
     if (count)
         qsort(params, count, sizeof(*params), sigv4_param_cmp);
