@@ -16,7 +16,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev liburing-dev libcurl4-openssl-dev
-    libssl-dev libyaml-dev libexpat1-dev)
+    libssl-dev libyaml-dev libexpat1-dev libjson-c-dev)
 
 install_deps() {
     local missing=() p

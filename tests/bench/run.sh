@@ -83,7 +83,7 @@ if [ "${SKIP_DEPS:-0}" != 1 ]; then
     need_cmd ninja ninja-build
     need_cmd pkg-config pkg-config
     need_cmd gcc gcc
-    for p in liburing-dev libcurl4-openssl-dev libssl-dev libyaml-dev libjson-c-dev; do
+    for p in liburing-dev libcurl4-openssl-dev libssl-dev libyaml-dev libexpat1-dev libjson-c-dev; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || MISSING+=("$p")
     done
     if [ "${#MISSING[@]}" -gt 0 ]; then
