@@ -165,6 +165,16 @@ static char *route_copy(const char *s, size_t len)
     return p;
 }
 
+/* Run fn(arg) on loop to: at the end of this turn when that is the loop we are on (callbacks
+ * never run inside their caller), through its mailbox otherwise. */
+static void route_deliver(struct loop *from, struct loop *to, void (*fn)(void *), void *arg)
+{
+    if (to == from)
+        loop_defer(to, fn, arg);
+    else
+        loop_post(to, fn, arg);
+}
+
 static void route_waiter_fire(void *arg)
 {
     struct route_waiter *w = arg;
@@ -238,10 +248,7 @@ static void route_flight_complete(struct route_flight *f, enum ufs_status st, st
         waiters = w->next;
         w->status = st;
         w->page = page ? page_ref(page) : NULL;
-        if (w->loop == f->loop)
-            loop_defer(w->loop, route_waiter_fire, w);
-        else
-            loop_post(w->loop, route_waiter_fire, w);
+        route_deliver(f->loop, w->loop, route_waiter_fire, w);
     }
     page_unref(page);
     route_flight_free(f);
@@ -351,10 +358,7 @@ static void route_meta_done(void *arg, enum ufs_status st, struct meta *m)
         waiters = w->next;
         w->status = st;
         w->meta = m ? meta_ref(m) : NULL;
-        if (w->loop == f->loop)
-            loop_defer(w->loop, route_meta_waiter_fire, w);
-        else
-            loop_post(w->loop, route_meta_waiter_fire, w);
+        route_deliver(f->loop, w->loop, route_meta_waiter_fire, w);
     }
     meta_unref(m);
     free(f->path);

@@ -141,11 +141,11 @@ def children(pid):
 
 
 def proc_tree(pid):
-    pids, todo = [], [pid]
-    while todo:
-        p = todo.pop()
+    pids, unvisited = [], [pid]
+    while unvisited:
+        p = unvisited.pop()
         pids.append(p)
-        todo += children(p)
+        unvisited += children(p)
     return pids
 
 
