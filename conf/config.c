@@ -218,10 +218,7 @@ static bool config_eq_nocase(const char *a, const char *b)
     return *a == *b;
 }
 
-static void config_errf(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void config_errf(char *err, size_t err_size, const char *fmt, ...)
+void config__errf(char *err, size_t err_size, const char *fmt, ...)
 {
     if (!err || err_size == 0)
         return;
@@ -757,7 +754,7 @@ int config_load_env(struct config *c, char *const *envp, char *err, size_t err_s
             continue;
         const struct config_key *k = config_key_find(config_aws_env[i].key);
         if (config_apply(c, k, v, why, sizeof(why)) != 0) {
-            config_errf(err, err_size, "env %s: %s: %s", config_aws_env[i].env, k->name, why);
+            config__errf(err, err_size, "env %s: %s: %s", config_aws_env[i].env, k->name, why);
             return -1;
         }
     }
@@ -778,8 +775,8 @@ int config_load_env(struct config *c, char *const *envp, char *err, size_t err_s
         size_t o = 0;
         for (const char *p = *e + plen; p < name_end; p++) {
             if (o + 1 >= sizeof(key)) {
-                config_errf(err, err_size, "env %.*s: name too long",
-                            name_len > 300 ? 300 : name_len, *e);
+                config__errf(err, err_size, "env %.*s: name too long",
+                             name_len > 300 ? 300 : name_len, *e);
                 return -1;
             }
             if (p[0] == '_' && p + 1 < name_end && p[1] == '_') {
@@ -793,11 +790,11 @@ int config_load_env(struct config *c, char *const *envp, char *err, size_t err_s
 
         const struct config_key *k = config_key_find(key);
         if (!k) {
-            config_errf(err, err_size, "env %.*s: %s: unknown key", name_len, *e, key);
+            config__errf(err, err_size, "env %.*s: %s: unknown key", name_len, *e, key);
             return -1;
         }
         if (config_apply(c, k, eq + 1, why, sizeof(why)) != 0) {
-            config_errf(err, err_size, "env %.*s: %s: %s", name_len, *e, k->name, why);
+            config__errf(err, err_size, "env %.*s: %s: %s", name_len, *e, k->name, why);
             return -1;
         }
     }
@@ -810,13 +807,13 @@ int config_set(struct config *c, const char *assignment, char *err, size_t err_s
     const char *eq = strchr(assignment, '=');
     if (!eq || eq == assignment) {
         config_why(why, sizeof(why), NULL, assignment, "expected KEY=VALUE");
-        config_errf(err, err_size, "--set: %s", why);
+        config__errf(err, err_size, "--set: %s", why);
         return -1;
     }
     size_t key_len = (size_t)(eq - assignment);
     char key[CONFIG_KEY_MAX_BYTES];
     if (key_len >= sizeof(key)) {
-        config_errf(err, err_size, "--set %.*s...: key too long", 64, assignment);
+        config__errf(err, err_size, "--set %.*s...: key too long", 64, assignment);
         return -1;
     }
     memcpy(key, assignment, key_len);
@@ -825,14 +822,14 @@ int config_set(struct config *c, const char *assignment, char *err, size_t err_s
     const struct config_key *k = config_key_find(key);
     if (!k) {
         if (config_is_section(key))
-            config_errf(err, err_size, "--set %s: is a section; set one of its keys, as in %s.KEY",
-                        key, key);
+            config__errf(err, err_size, "--set %s: is a section; set one of its keys, as in %s.KEY",
+                         key, key);
         else
-            config_errf(err, err_size, "--set %s: unknown key", key);
+            config__errf(err, err_size, "--set %s: unknown key", key);
         return -1;
     }
     if (config_apply(c, k, eq + 1, why, sizeof(why)) != 0) {
-        config_errf(err, err_size, "--set %s: %s", k->name, why);
+        config__errf(err, err_size, "--set %s: %s", k->name, why);
         return -1;
     }
     return 0;
@@ -843,23 +840,23 @@ int config_set(struct config *c, const char *assignment, char *err, size_t err_s
 int config_validate(struct config *c, char *err, size_t err_size)
 {
     if (c->listen_count == 0) {
-        config_errf(err, err_size, "config: listen: must name at least one address");
+        config__errf(err, err_size, "config: listen: must name at least one address");
         return -1;
     }
     if (!c->log_level || !c->target_options.region) {
-        config_errf(err, err_size, "config: not initialised (call config_init)");
+        config__errf(err, err_size, "config: not initialised (call config_init)");
         return -1;
     }
     if (strcmp(c->auth, "sigv4") != 0 && strcmp(c->auth, "none") != 0) {
-        config_errf(err, err_size, "config: auth: expected sigv4 or none, got '%.16s'", c->auth);
+        config__errf(err, err_size, "config: auth: expected sigv4 or none, got '%.16s'", c->auth);
         return -1;
     }
     if (strcasecmp(c->page_store_type, "MEM") != 0 &&
         strcasecmp(c->page_store_type, "LOCAL") != 0) {
-        config_errf(err, err_size,
-                    "config: options.alluxio.worker.page.store.type: expected MEM or LOCAL, got "
-                    "'%.16s'",
-                    c->page_store_type);
+        config__errf(err, err_size,
+                     "config: options.alluxio.worker.page.store.type: expected MEM or LOCAL, got "
+                     "'%.16s'",
+                     c->page_store_type);
         return -1;
     }
     if (!strcasecmp(c->page_store_type, "LOCAL")) {
@@ -868,34 +865,34 @@ int config_validate(struct config *c, char *err, size_t err_size)
             return -1;
     }
     if (c->target_protocol == CONFIG_TARGET_FILE && !c->target_options.root) {
-        config_errf(err, err_size,
-                    "config: target_options.root: required when target_protocol is file");
+        config__errf(err, err_size,
+                     "config: target_options.root: required when target_protocol is file");
         return -1;
     }
     if (c->target_options.key && !c->target_options.secret) {
-        config_errf(err, err_size,
-                    "config: target_options.secret: required when target_options.key is set");
+        config__errf(err, err_size,
+                     "config: target_options.secret: required when target_options.key is set");
         return -1;
     }
     if (c->target_options.secret && !c->target_options.key) {
-        config_errf(err, err_size,
-                    "config: target_options.key: required when target_options.secret is set");
+        config__errf(err, err_size,
+                     "config: target_options.key: required when target_options.secret is set");
         return -1;
     }
     if (c->target_options.token && !c->target_options.key) {
-        config_errf(err, err_size,
-                    "config: target_options.token: a session token needs "
-                    "target_options.key and target_options.secret");
+        config__errf(err, err_size,
+                     "config: target_options.token: a session token needs "
+                     "target_options.key and target_options.secret");
         return -1;
     }
     if (c->memory_store_size < c->page_size) {
         char ms[UNITS_FORMAT_MAX], ps[UNITS_FORMAT_MAX];
         units_format_size(c->memory_store_size, ms, sizeof(ms));
         units_format_size(c->page_size, ps, sizeof(ps));
-        config_errf(err, err_size,
-                    "config: memory_store_size: %s cannot hold one page "
-                    "(options.alluxio.worker.page.store.page.size is %s)",
-                    ms, ps);
+        config__errf(err, err_size,
+                     "config: memory_store_size: %s cannot hold one page "
+                     "(options.alluxio.worker.page.store.page.size is %s)",
+                     ms, ps);
         return -1;
     }
     return 0;
@@ -999,79 +996,4 @@ char *config_print(const struct config *c)
         return NULL;
     }
     return buf_take(&b, NULL);
-}
-
-/* ---- disk page store dirs ------------------------------------------------------------------- */
-
-int config_disk_dirs(const struct config *c, struct config_disk_dir *out, char *err,
-                     size_t err_size)
-{
-    const char *dirs = c->page_store_dirs, *sizes = c->page_store_sizes;
-    if (!dirs || !dirs[0]) {
-        config_errf(err, err_size,
-                    "config: options.alluxio.worker.page.store.dirs: required when "
-                    "options.alluxio.worker.page.store.type is LOCAL");
-        return -1;
-    }
-    if (!sizes || !sizes[0]) {
-        config_errf(err, err_size,
-                    "config: options.alluxio.worker.page.store.sizes: required when "
-                    "options.alluxio.worker.page.store.type is LOCAL (one size, or one per dir)");
-        return -1;
-    }
-    size_t n = 0;
-    for (const char *p = dirs; *p;) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == 0 || len >= sizeof(out[0].path)) {
-            config_errf(err, err_size,
-                        "config: options.alluxio.worker.page.store.dirs: empty or too long entry");
-            return -1;
-        }
-        if (n == CONFIG_MAX_DISK_DIRS) {
-            config_errf(err, err_size,
-                        "config: options.alluxio.worker.page.store.dirs: more than %d dirs",
-                        CONFIG_MAX_DISK_DIRS);
-            return -1;
-        }
-        memcpy(out[n].path, p, len);
-        out[n].path[len] = '\0';
-        n++;
-        p += len + (end ? 1 : 0);
-    }
-    size_t m = 0;
-    for (const char *p = sizes; *p;) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        char one[64];
-        uint64_t v;
-        if (len == 0 || len >= sizeof(one) || m == n) {
-            config_errf(err, err_size,
-                        "config: options.alluxio.worker.page.store.sizes: expected one size, or "
-                        "one per dir (%zu dirs)",
-                        n);
-            return -1;
-        }
-        memcpy(one, p, len);
-        one[len] = '\0';
-        if (units_parse_size(one, &v) != 0 || v < c->page_size) {
-            config_errf(err, err_size,
-                        "config: options.alluxio.worker.page.store.sizes: '%.32s' is not a size "
-                        "that holds a page",
-                        one);
-            return -1;
-        }
-        out[m++].capacity = v;
-        p += len + (end ? 1 : 0);
-    }
-    if (m == 1)
-        for (size_t i = 1; i < n; i++)
-            out[i].capacity = out[0].capacity;
-    else if (m != n) {
-        config_errf(err, err_size,
-                    "config: options.alluxio.worker.page.store.sizes: %zu sizes for %zu dirs", m,
-                    n);
-        return -1;
-    }
-    return (int)n;
 }

@@ -19,6 +19,10 @@
 #define CONFIG__WHY_MAX_BYTES 512 /* the reason part of an error */
 
 /* Number of keys; indexes run from 0 to this minus one. */
+/* Write a formatted error into err (nothing when err is NULL or err_size 0). */
+void config__errf(char *err, size_t err_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 size_t config__key_count(void);
 /* Index of the key with this full dotted name, or -1. */
 int config__key_find(const char *name);

@@ -696,6 +696,36 @@ Test(config, validate_memory_holds_a_page)
                    "(options.alluxio.worker.page.store.page.size is 1MiB)");
 }
 
+Test(config, disk_store_dirs_and_sizes)
+{
+    struct config_disk_dir dirs[CONFIG_MAX_DISK_DIRS];
+    cr_assert_eq(config_set(&cfg, "options.alluxio.worker.page.store.type=LOCAL", err, sizeof(err)),
+                 0);
+    assert_invalid("config: options.alluxio.worker.page.store.dirs: required when "
+                   "options.alluxio.worker.page.store.type is LOCAL");
+    cr_assert_eq(config_set(&cfg, "options.alluxio.worker.page.store.dirs=/a,/b", err, sizeof(err)),
+                 0);
+    cr_assert_eq(config_set(&cfg, "options.alluxio.worker.page.store.sizes=2GB", err, sizeof(err)),
+                 0);
+    cr_assert_eq(config_validate(&cfg, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(config_disk_dirs(&cfg, dirs, err, sizeof(err)), 2);
+    cr_assert_str_eq(dirs[1].path, "/b");
+    cr_assert_eq(dirs[1].capacity, 2 * GIB, "one size applies to every dir");
+    cr_assert_eq(
+        config_set(&cfg, "options.alluxio.worker.page.store.sizes=1GB,2GB,3GB", err, sizeof(err)),
+        0);
+    assert_invalid("config: options.alluxio.worker.page.store.sizes: expected one size, or one "
+                   "per dir (2 dirs)");
+    cr_assert_eq(
+        config_set(&cfg, "options.alluxio.worker.page.store.sizes=1GB,4KB", err, sizeof(err)), 0);
+    assert_invalid("config: options.alluxio.worker.page.store.sizes: '4KB' is not a size that "
+                   "holds a page");
+    cr_assert_eq(config_set(&cfg, "options.alluxio.worker.page.store.type=DISKY", err, sizeof(err)),
+                 0);
+    assert_invalid("config: options.alluxio.worker.page.store.type: expected MEM or LOCAL, got "
+                   "'DISKY'");
+}
+
 Test(config, validate_listen_nonempty)
 {
     cfg.listen_count = 0;
