@@ -50,6 +50,10 @@ extern char **environ;
 #define CONFIG_CONNECTIONS_MAX 1000000
 #define CONFIG_TIMEOUT_MAX_MS  (UINT64_C(24) * 3600 * 1000)       /* 1 day */
 #define CONFIG_TTL_MAX_MS      (UINT64_C(365) * 24 * 3600 * 1000) /* 1 year */
+#define CONFIG_VNODES_MAX      100000 /* virtual nodes per worker (RING_VNODES_MAX) */
+#define CONFIG_SIZE_AUTO       UINT64_MAX
+#define CONFIG_MEMORY_DEFAULT  (UINT64_C(1) << 30)  /* memory_store_size auto, embedded cache */
+#define CONFIG_MEMORY_CLUSTER  (UINT64_C(64) << 20) /* auto in cluster mode: hot pages only */
 
 #define CONFIG_ENV_PREFIX  "ALLUXIO_S3_PROXY_"
 #define CONFIG_SECRET_MASK "****"
@@ -70,6 +74,8 @@ enum config_key_type {
 
 #define CONFIG_KEY_NULLABLE 0x1u /* char * only: YAML null or "" unsets it (NULL) */
 #define CONFIG_KEY_SECRET   0x2u /* masked by config_print, never echoed in errors, wiped */
+#define CONFIG_KEY_ALIAS    0x4u /* another name for the row before it: no default, not printed */
+#define CONFIG_KEY_AUTO     0x8u /* size only: "auto" stores CONFIG_SIZE_AUTO (resolved later) */
 
 struct config_key {
     const char *name;
@@ -126,7 +132,37 @@ static const struct config_key config_keys[] = {
      CONFIG_KEY_NULLABLE, NULL},
     {"options.alluxio.worker.page.store.sizes", CONFIG_KEY_STRING, CONFIG_OFF(page_store_sizes), 0,
      0, CONFIG_KEY_NULLABLE, NULL},
-    {"memory_store_size", CONFIG_KEY_SIZE, CONFIG_OFF(memory_store_size), 0, UINT64_MAX, 0, "1GiB"},
+    {"options.alluxio.cluster.name", CONFIG_KEY_STRING, CONFIG_OFF(cluster_name), 0, 0, 0,
+     "DefaultAlluxioCluster"},
+    {"cluster_name", CONFIG_KEY_STRING, CONFIG_OFF(cluster_name), 0, 0, CONFIG_KEY_ALIAS, NULL},
+    {"options.alluxio.user.consistent.hash.virtual.node.count.per.worker", CONFIG_KEY_UINT,
+     CONFIG_OFF(virtual_nodes), 1, CONFIG_VNODES_MAX, 0, "5"},
+    {"options.alluxio.user.worker.selection.policy.consistent.hash.virtual.node.count.per.worker",
+     CONFIG_KEY_UINT, CONFIG_OFF(virtual_nodes), 1, CONFIG_VNODES_MAX, CONFIG_KEY_ALIAS, NULL},
+    {"hash_node_per_worker", CONFIG_KEY_UINT, CONFIG_OFF(virtual_nodes), 1, CONFIG_VNODES_MAX,
+     CONFIG_KEY_ALIAS, NULL},
+    {"options.alluxio.etcd.username", CONFIG_KEY_STRING, CONFIG_OFF(etcd_username), 0, 0,
+     CONFIG_KEY_NULLABLE, NULL},
+    {"etcd_username", CONFIG_KEY_STRING, CONFIG_OFF(etcd_username), 0, 0,
+     CONFIG_KEY_NULLABLE | CONFIG_KEY_ALIAS, NULL},
+    {"options.alluxio.etcd.password", CONFIG_KEY_STRING, CONFIG_OFF(etcd_password), 0, 0,
+     CONFIG_KEY_NULLABLE | CONFIG_KEY_SECRET, NULL},
+    {"etcd_password", CONFIG_KEY_STRING, CONFIG_OFF(etcd_password), 0, 0,
+     CONFIG_KEY_NULLABLE | CONFIG_KEY_SECRET | CONFIG_KEY_ALIAS, NULL},
+    {"etcd_hosts", CONFIG_KEY_STRING, CONFIG_OFF(etcd_hosts), 0, 0, CONFIG_KEY_NULLABLE, NULL},
+    {"etcd_port", CONFIG_KEY_UINT, CONFIG_OFF(etcd_port), 1, 65535, 0, "2379"},
+    {"worker_hosts", CONFIG_KEY_STRING, CONFIG_OFF(worker_hosts), 0, 0, CONFIG_KEY_NULLABLE, NULL},
+    {"worker_http_port", CONFIG_KEY_UINT, CONFIG_OFF(worker_http_port), 1, 65535, 0, "28080"},
+    {"worker_connect_timeout", CONFIG_KEY_DURATION, CONFIG_OFF(worker_connect_timeout_ms), 1,
+     CONFIG_TIMEOUT_MAX_MS, 0, "1s"},
+    {"worker_first_byte_timeout", CONFIG_KEY_DURATION, CONFIG_OFF(worker_first_byte_timeout_ms), 1,
+     CONFIG_TIMEOUT_MAX_MS, 0, "2s"},
+    {"worker_timeout", CONFIG_KEY_DURATION, CONFIG_OFF(worker_timeout_ms), 1, CONFIG_TIMEOUT_MAX_MS,
+     0, "10s"},
+    {"worker_suspect_time", CONFIG_KEY_DURATION, CONFIG_OFF(worker_suspect_ms), 0,
+     CONFIG_TIMEOUT_MAX_MS, 0, "10s"},
+    {"memory_store_size", CONFIG_KEY_SIZE, CONFIG_OFF(memory_store_size), 0, UINT64_MAX - 1,
+     CONFIG_KEY_AUTO, "auto"},
     {"metadata_cache_ttl", CONFIG_KEY_DURATION, CONFIG_OFF(metadata_cache_ttl_ms), 0,
      CONFIG_TTL_MAX_MS, 0, "5s"},
     {"read_window_pages", CONFIG_KEY_UINT, CONFIG_OFF(read_window_pages), 1, CONFIG_READ_WINDOW_MAX,
@@ -600,6 +636,10 @@ static int config_apply(struct config *c, const struct config_key *k, const char
         return 0;
 
     case CONFIG_KEY_SIZE:
+        if ((k->flags & CONFIG_KEY_AUTO) && strcmp(value, "auto") == 0) {
+            *(uint64_t *)field = CONFIG_SIZE_AUTO;
+            return 0;
+        }
         rc = units_parse_size(value, &v);
         if (rc == -ERANGE) {
             config_why(why, why_size, k, value, "size too large");
@@ -885,7 +925,20 @@ int config_validate(struct config *c, char *err, size_t err_size)
                      "target_options.key and target_options.secret");
         return -1;
     }
-    if (c->memory_store_size < c->page_size) {
+    if (c->etcd_hosts && c->worker_hosts) {
+        config__errf(err, err_size, "config: etcd_hosts and worker_hosts: set one, not both");
+        return -1;
+    }
+    if (!c->etcd_username != !c->etcd_password) {
+        config__errf(err, err_size,
+                     "config: options.alluxio.etcd.username and .password: set both or neither");
+        return -1;
+    }
+    bool cluster = c->etcd_hosts || c->worker_hosts;
+    if (c->memory_store_size == CONFIG_SIZE_AUTO)
+        c->memory_store_size = cluster ? CONFIG_MEMORY_CLUSTER : CONFIG_MEMORY_DEFAULT;
+    /* In cluster mode the workers hold the pages: a memory store of 0 is allowed there. */
+    if (c->memory_store_size < c->page_size && !(cluster && c->memory_store_size == 0)) {
         char ms[UNITS_FORMAT_MAX], ps[UNITS_FORMAT_MAX];
         units_format_size(c->memory_store_size, ms, sizeof(ms));
         units_format_size(c->page_size, ps, sizeof(ps));
@@ -956,6 +1009,8 @@ static int config_print_value(struct buf *b, const struct config *c, const struc
     case CONFIG_KEY_UINT:
         return buf_appendf(b, " %u", *(const unsigned *)field);
     case CONFIG_KEY_SIZE:
+        if (*(const uint64_t *)field == CONFIG_SIZE_AUTO)
+            return buf_append_str(b, " auto");
         units_format_size(*(const uint64_t *)field, tmp, sizeof(tmp));
         return buf_appendf(b, " %s", tmp);
     case CONFIG_KEY_DURATION:
@@ -975,6 +1030,8 @@ char *config_print(const struct config *c)
 
     for (size_t i = 0; rc == 0 && i < CONFIG_KEY_COUNT; i++) {
         const struct config_key *k = &config_keys[i];
+        if (k->flags & CONFIG_KEY_ALIAS)
+            continue;
         const char *dot = strchr(k->name, '.');
         size_t want_len = dot ? (size_t)(dot - k->name) : 0;
         if (want_len != section_len || (want_len && strncmp(section, k->name, want_len) != 0)) {

@@ -66,9 +66,24 @@ struct config {
     char *page_store_type;  /* alluxio.worker.page.store.type: MEM (default) or LOCAL (disk) */
     char *page_store_dirs;  /* alluxio.worker.page.store.dirs: "dir1,dir2" */
     char *page_store_sizes; /* alluxio.worker.page.store.sizes: "10GB,10GB" or one for all */
+    char *cluster_name;     /* alluxio.cluster.name (alluxiofs: cluster_name) */
+    unsigned virtual_nodes; /* alluxio.user.consistent.hash.virtual.node.count.per.worker, 5 */
+    char *etcd_username;    /* alluxio.etcd.username (alluxiofs: etcd_username) */
+    char *etcd_password;    /* alluxio.etcd.password (alluxiofs: etcd_password), secret */
+
+    /* Cluster membership, alluxiofs's keywords: at most one of etcd_hosts and worker_hosts. */
+    char *etcd_hosts;          /* etcd_hosts: "h1,h2:2380" (an entry's own port wins) */
+    unsigned etcd_port;        /* etcd_port: default 2379 */
+    char *worker_hosts;        /* worker_hosts: "a,b,c", a static worker list */
+    unsigned worker_http_port; /* worker_http_port: REST port of worker_hosts, default 28080 */
+    uint64_t worker_connect_timeout_ms;    /* worker_connect_timeout, default 1s */
+    uint64_t worker_first_byte_timeout_ms; /* worker_first_byte_timeout, default 2s */
+    uint64_t worker_timeout_ms;            /* worker_timeout: a whole page request, 10s */
+    uint64_t worker_suspect_ms; /* worker_suspect_time: a failed worker is skipped, 10s */
 
     /* Proxy-only keys. */
-    uint64_t memory_store_size;     /* memory_store_size: page budget in bytes, default 1GiB */
+    uint64_t memory_store_size;     /* memory_store_size: page budget in bytes; "auto" (the
+                                     * default) is 1GiB, or 64MiB of hot pages in cluster mode */
     uint64_t metadata_cache_ttl_ms; /* metadata_cache_ttl, default 5s */
     unsigned read_window_pages; /* read_window_pages: pages fetched ahead per request, default 4 */
     uint64_t ufs_connect_timeout_ms; /* ufs_connect_timeout, default 3s */

@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,8 @@ struct route_flight {
     char *key;
     size_t key_len;
     uint32_t len;
+    bool full_middle;             /* a full page that is not the object's last: its length is P */
+    struct cluster_target worker; /* the worker asked, when one was */
     struct route_waiter *waiters;
 };
 
@@ -82,10 +85,13 @@ struct route {
     struct route_meta_flight *meta_flights[ROUTE_FLIGHT_BUCKETS];
     struct ufs *ufs;
     uint64_t page_size;
+    struct cluster *cluster;
+    struct worker_client_config worker;
     uint8_t seed[HASH_SIPHASH_KEY_BYTES];
     pthread_mutex_t lock;
     struct route_flight *flights[ROUTE_FLIGHT_BUCKETS];
     atomic_uint_fast64_t ufs_page_reads, disk_page_reads, shared_waits, failures;
+    atomic_uint_fast64_t worker_page_reads, worker_fallbacks;
     atomic_uint_fast64_t meta_fetches, meta_shared_waits;
 };
 
@@ -100,6 +106,8 @@ struct route *route_create(const struct route_config *cfg)
     r->meta_prepare = cfg->meta_prepare;
     r->ufs = cfg->ufs;
     r->page_size = cfg->page_size;
+    r->cluster = cfg->cluster;
+    r->worker = cfg->worker;
     if (hash_seed_random(r->seed) != 0) {
         free(r);
         return NULL;
@@ -120,6 +128,8 @@ void route_get_stats(struct route *r, struct route_stats *out)
 {
     out->ufs_page_reads = atomic_load(&r->ufs_page_reads);
     out->disk_page_reads = atomic_load(&r->disk_page_reads);
+    out->worker_page_reads = atomic_load(&r->worker_page_reads);
+    out->worker_fallbacks = atomic_load(&r->worker_fallbacks);
     out->shared_waits = atomic_load(&r->shared_waits);
     out->failures = atomic_load(&r->failures);
     out->meta_fetches = atomic_load(&r->meta_fetches);
@@ -200,6 +210,45 @@ static void route_fetch_from_ufs(struct route_flight *f)
                            pages_offset(f->index, r->page_size), f->len, route_fetch_done, f);
 }
 
+/* The owning worker answered. Anything but the exact page sends this page to the UFS. */
+static void route_worker_done(void *arg, enum worker_read_result result, struct page *page,
+                              long http_status, uint64_t body_len)
+{
+    struct route_flight *f = arg;
+    struct route *r = f->route;
+    if (result == WORKER_READ_OK) {
+        atomic_fetch_add(&r->worker_page_reads, 1);
+        route_flight_complete(f, UFS_OK, page, false);
+        return;
+    }
+    atomic_fetch_add(&r->worker_fallbacks, 1);
+    if (result == WORKER_READ_WRONG_LENGTH && f->full_middle)
+        cluster_page_size_mismatch(r->cluster, &f->worker, body_len, r->page_size);
+    char why[96];
+    if (result == WORKER_READ_HTTP_ERROR)
+        snprintf(why, sizeof(why), "HTTP %ld", http_status);
+    else if (result == WORKER_READ_WRONG_LENGTH)
+        snprintf(why, sizeof(why), "%llu bytes where %u were due", (unsigned long long)body_len,
+                 f->len);
+    else
+        snprintf(why, sizeof(why), "%s", worker_read_result_str(result));
+    cluster_worker_failed(r->cluster, &f->worker, loop_now_ms(f->loop), why);
+    route_fetch_from_ufs(f);
+}
+
+/* Past the local stores: the owning worker when there is one to ask, else the UFS. */
+static void route_fetch_remote(struct route_flight *f)
+{
+    struct route *r = f->route;
+    if (r->cluster &&
+        cluster_pick(r->cluster, f->path, f->path_len, loop_now_ms(f->loop), &f->worker)) {
+        worker_read_page(f->loop, &r->worker, f->worker.host, f->worker.port, f->path, f->path_len,
+                         f->index, f->len, route_worker_done, f);
+        return;
+    }
+    route_fetch_from_ufs(f);
+}
+
 /* The disk store answered: a verified page, or nothing usable (absent, bad, I/O error). */
 static void route_disk_done(void *arg, int result, struct page *page)
 {
@@ -210,7 +259,7 @@ static void route_disk_done(void *arg, int result, struct page *page)
         return;
     }
     page_unref(page);
-    route_fetch_from_ufs(f);
+    route_fetch_remote(f);
 }
 
 static void route_flight_complete(struct route_flight *f, enum ufs_status st, struct page *page,
@@ -305,6 +354,7 @@ struct page *route_read_page(struct route *r, struct loop *l, const struct route
         f->key = route_copy(o->key, o->key_len);
         f->key_len = o->key_len;
         f->len = (uint32_t)pages_length(o->size, r->page_size, index);
+        f->full_middle = pages_offset(index + 1, r->page_size) < o->size;
         f->waiters = w;
     }
     if (!f || !f->path || !f->etag || !f->bucket || !f->key) {
@@ -317,7 +367,7 @@ struct page *route_read_page(struct route *r, struct loop *l, const struct route
 
     if (r->disk && disk_store_read(r->disk, l, &key, f->len, route_disk_done, f))
         return NULL;
-    route_fetch_from_ufs(f);
+    route_fetch_remote(f);
     return NULL;
 }
 

@@ -3,17 +3,21 @@
  * share one fetch (single-flight across every loop of the process).
  *
  * The sources, in order: the memory page store, the disk page store (when configured; a page
- * read from disk is kept in memory too), then the UFS (a fetched page goes to both stores).
- * The cluster issue plugs Alluxio workers in before the UFS, here, without touching server/. A
- * fetched page is stored only after its length was checked against the object's size (the UFS
- * backends check status, Content-Range and ETag before that).
+ * read from disk is kept in memory too), the Alluxio worker that owns the file on the ring (in
+ * cluster mode), then the UFS (a fetched page goes to both stores). A worker that fails, stalls
+ * or sends a wrong length costs that one page a trip to the UFS, mid-stream, and is skipped
+ * for a while (core/cluster). A fetched page is stored only after its length was checked
+ * against the object's size (the UFS backends check status, Content-Range and ETag before
+ * that; a worker is trusted for the bytes, as alluxiofs trusts it).
  */
 #ifndef CORE_ROUTE_H
 #define CORE_ROUTE_H
 
+#include "cluster.h"
 #include "meta.h"
 #include "page_store/page_store.h"
 #include "ufs/ufs.h"
+#include "worker_client.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -32,10 +36,14 @@ struct route_config {
     void (*meta_prepare)(struct meta *m);
     struct ufs *ufs; /* not owned */
     uint64_t page_size;
+    struct cluster *cluster; /* not owned; NULL: no workers (embedded cache) */
+    struct worker_client_config worker;
 };
 
 struct route_stats {
     uint64_t ufs_page_reads;    /* pages fetched from the UFS */
+    uint64_t worker_page_reads; /* pages served by their owning worker */
+    uint64_t worker_fallbacks;  /* pages a worker failed, then read from the UFS */
     uint64_t disk_page_reads;   /* pages served from the disk store */
     uint64_t shared_waits;      /* misses that joined a fetch already in flight */
     uint64_t meta_fetches;      /* HEADs sent to the UFS */

@@ -9,6 +9,8 @@
  */
 #include "../conf/config.h"
 #include "../core/http_client.h"
+#include "cluster_mode.h"
+#include "ring_cli.h"
 #include "../core/log.h"
 #include "../core/loop.h"
 #include "../core/meta.h"
@@ -59,6 +61,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: alluxio-s3-proxy [-c FILE] [--set KEY=VALUE]... [--print-config]\n"
+            "       alluxio-s3-proxy ring lookup|show ... (which worker owns a file; --help)\n"
             "\n"
             "An S3 endpoint that serves objects of a UFS (S3 or a local directory) through an\n"
             "Alluxio-style page cache.\n"
@@ -295,6 +298,8 @@ static void main_reload_credentials(struct s3_auth *auth, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "ring") == 0)
+        return ring_cli_main(argc - 2, argv + 2);
     struct config cfg;
     config_init(&cfg);
     bool print_only = false;
@@ -331,6 +336,7 @@ int main(int argc, char **argv)
     struct page_store *store = NULL;
     struct meta_cache *meta = NULL;
     struct route *route = NULL;
+    struct cluster_mode *cluster = NULL;
     struct s3_auth *auth = NULL;
     unsigned loops = main_loop_count(&cfg);
     struct main_loop *ml = calloc(loops, sizeof(*ml));
@@ -360,12 +366,22 @@ int main(int argc, char **argv)
         if (!main_disk)
             goto out;
     }
-    struct route_config rc = {.store = store,
-                              .disk = main_disk,
-                              .meta_cache = meta,
-                              .meta_prepare = s3_meta_prepare,
-                              .ufs = ufs,
-                              .page_size = cfg.page_size};
+    bool cluster_failed;
+    cluster = cluster_mode_start(&cfg, &cluster_failed);
+    if (cluster_failed)
+        goto out;
+    struct route_config rc = {
+        .store = store,
+        .disk = main_disk,
+        .meta_cache = meta,
+        .meta_prepare = s3_meta_prepare,
+        .ufs = ufs,
+        .page_size = cfg.page_size,
+        .cluster = cluster_mode_cluster(cluster),
+        .worker = {.connect_timeout_ms = cfg.worker_connect_timeout_ms,
+                   .first_byte_timeout_ms = cfg.worker_first_byte_timeout_ms,
+                   .timeout_ms = cfg.worker_timeout_ms},
+    };
     if (ufs && store)
         route = route_create(&rc);
     if (!ufs || !store || !meta || !route) {
@@ -480,6 +496,16 @@ out:
         else
             log_warn("disk store: I/O still in flight at exit; not closed");
         main_disk = NULL;
+    }
+    cluster_mode_stop(cluster);
+    if (route) {
+        struct route_stats rs;
+        route_get_stats(route, &rs);
+        log_info("route: ufs_pages=%llu worker_pages=%llu worker_fallbacks=%llu disk_pages=%llu "
+                 "shared_waits=%llu failures=%llu",
+                 (unsigned long long)rs.ufs_page_reads, (unsigned long long)rs.worker_page_reads,
+                 (unsigned long long)rs.worker_fallbacks, (unsigned long long)rs.disk_page_reads,
+                 (unsigned long long)rs.shared_waits, (unsigned long long)rs.failures);
     }
     route_destroy(route);
     s3_auth_destroy(auth);

@@ -81,8 +81,20 @@ Test(config, defaults)
     cr_assert_null(cfg.target_options.root);
     cr_assert_eq(cfg.target_options.addressing_style, CONFIG_ADDRESSING_AUTO);
     cr_assert_eq(cfg.page_size, MIB);
-    cr_assert_eq(cfg.memory_store_size, GIB);
+    cr_assert_eq(cfg.memory_store_size, UINT64_MAX, "auto until validated");
     cr_assert_eq(cfg.metadata_cache_ttl_ms, 5000);
+    cr_assert_null(cfg.etcd_hosts);
+    cr_assert_eq(cfg.etcd_port, 2379);
+    cr_assert_null(cfg.worker_hosts);
+    cr_assert_eq(cfg.worker_http_port, 28080);
+    cr_assert_str_eq(cfg.cluster_name, "DefaultAlluxioCluster");
+    cr_assert_eq(cfg.virtual_nodes, 5);
+    cr_assert_null(cfg.etcd_username);
+    cr_assert_null(cfg.etcd_password);
+    cr_assert_eq(cfg.worker_connect_timeout_ms, 1000);
+    cr_assert_eq(cfg.worker_first_byte_timeout_ms, 2000);
+    cr_assert_eq(cfg.worker_timeout_ms, 10000);
+    cr_assert_eq(cfg.worker_suspect_ms, 10000);
     cr_assert_eq(cfg.read_window_pages, 4);
     cr_assert_eq(cfg.ufs_connect_timeout_ms, 3000);
     cr_assert_eq(cfg.ufs_request_timeout_ms, 30000);
@@ -95,6 +107,55 @@ Test(config, defaults)
     cr_assert_eq(cfg.shutdown_timeout_ms, 10000);
     cr_assert_null(cfg.source_file);
     cr_assert_eq(config_validate(&cfg, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(cfg.memory_store_size, GIB, "auto is 1GiB without a cluster");
+}
+
+Test(config, cluster_keys_and_aliases)
+{
+    cr_assert_eq(load_text("etcd_hosts: \"e1,e2:2380\"\n"
+                           "etcd_port: 3379\n"
+                           "cluster_name: mycluster\n"
+                           "hash_node_per_worker: 2000\n"
+                           "etcd_username: root\n"
+                           "etcd_password: pw\n"
+                           "worker_first_byte_timeout: 300ms\n"),
+                 0, "%s", err);
+    cr_assert_str_eq(cfg.etcd_hosts, "e1,e2:2380");
+    cr_assert_eq(cfg.etcd_port, 3379);
+    cr_assert_str_eq(cfg.cluster_name, "mycluster");
+    cr_assert_eq(cfg.virtual_nodes, 2000);
+    cr_assert_str_eq(cfg.etcd_username, "root");
+    cr_assert_str_eq(cfg.etcd_password, "pw");
+    cr_assert_eq(cfg.worker_first_byte_timeout_ms, 300);
+    cr_assert_eq(config_validate(&cfg, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(cfg.memory_store_size, 64 * MIB, "auto is a small hot tier in cluster mode");
+    char *s = config_print(&cfg);
+    cr_assert_not_null(s);
+    cr_assert_null(strstr(s, "\ncluster_name:"), "aliases are not printed:\n%s", s);
+    cr_assert_null(strstr(s, "pw"), "the etcd password is masked:\n%s", s);
+    cr_assert_not_null(strstr(s, "  alluxio.cluster.name: \"mycluster\"\n"), "%s", s);
+    free(s);
+}
+
+Test(config, cluster_validation)
+{
+    cr_assert_eq(load_text("etcd_hosts: a\nworker_hosts: b\n"), 0, "%s", err);
+    cr_assert_neq(config_validate(&cfg, err, sizeof(err)), 0);
+    cr_assert_not_null(strstr(err, "set one, not both"), "%s", err);
+    config_free(&cfg);
+    config_init(&cfg);
+    cr_assert_eq(load_text("etcd_hosts: a\noptions: {alluxio.etcd.username: u}\n"), 0, "%s", err);
+    cr_assert_neq(config_validate(&cfg, err, sizeof(err)), 0);
+    cr_assert_not_null(strstr(err, "set both or neither"), "%s", err);
+    config_free(&cfg);
+    config_init(&cfg);
+    cr_assert_eq(load_text("worker_hosts: a,b\nmemory_store_size: 0\n"), 0, "%s", err);
+    cr_assert_eq(config_validate(&cfg, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(cfg.memory_store_size, 0);
+    config_free(&cfg);
+    config_init(&cfg);
+    cr_assert_eq(load_text("memory_store_size: 0\n"), 0, "%s", err);
+    cr_assert_neq(config_validate(&cfg, err, sizeof(err)), 0, "0 needs a cluster");
 }
 
 Test(config, good_file)
@@ -625,7 +686,7 @@ Test(config, print_defaults)
     cr_assert_not_null(strstr(s, "  secret: null\n"), "%s", s);
     cr_assert_not_null(strstr(s, "options:\n  alluxio.worker.page.store.page.size: 1MiB\n"), "%s",
                        s);
-    cr_assert_not_null(strstr(s, "memory_store_size: 1GiB\n"), "%s", s);
+    cr_assert_not_null(strstr(s, "memory_store_size: auto\n"), "%s", s);
     cr_assert_not_null(strstr(s, "metadata_cache_ttl: 5s\n"), "%s", s);
     free(s);
 }
