@@ -31,6 +31,8 @@ struct cluster {
     atomic_uint suspect_count; /* slots in use; 0 lets cluster_pick skip the lock */
     struct cluster_suspect suspects[CLUSTER_SUSPECTS_MAX];
     atomic_bool mismatch_warned;
+    bool has_self;
+    struct ring_worker self;
 };
 
 struct cluster *cluster_create(uint64_t suspect_ms)
@@ -66,6 +68,22 @@ void cluster_set_ring(struct cluster *c, struct ring *ring)
                  ring_worker_count(ring), ring_vnodes(ring));
     else
         log_info("membership: no ring; every page comes from the UFS");
+}
+
+void cluster_set_self(struct cluster *c, const struct ring_worker *self)
+{
+    pthread_rwlock_wrlock(&c->ring_lock);
+    c->has_self = self != NULL;
+    if (self)
+        c->self = *self;
+    pthread_rwlock_unlock(&c->ring_lock);
+}
+
+static bool cluster_is_self(const struct cluster *c, const struct ring_worker *w)
+{
+    return c->has_self && w->version == c->self.version &&
+           w->identifier_len == c->self.identifier_len &&
+           memcmp(w->identifier, c->self.identifier, w->identifier_len) == 0;
 }
 
 size_t cluster_worker_count(struct cluster *c)
@@ -112,7 +130,8 @@ bool cluster_pick(struct cluster *c, const char *path, size_t path_len, uint64_t
     bool found = false;
     pthread_rwlock_rdlock(&c->ring_lock);
     const struct ring_worker *owner = NULL;
-    if (c->ring && ring_lookup(c->ring, path, path_len, 1, &owner) == 1) {
+    if (c->ring && ring_lookup(c->ring, path, path_len, 1, &owner) == 1 &&
+        !cluster_is_self(c, owner)) {
         memcpy(out->host, owner->host, strlen(owner->host) + 1);
         out->port = owner->http_port;
         found = true;

@@ -32,9 +32,13 @@ void cluster_destroy(struct cluster *c);
  * The old ring is freed once no lookup runs on it. */
 void cluster_set_ring(struct cluster *c, struct ring *ring);
 
+/* This process's own worker identity (the worker role): pages it owns are read locally, not
+ * over HTTP from itself. Call before the first pick; NULL clears it. */
+void cluster_set_self(struct cluster *c, const struct ring_worker *self);
+
 /* The owner of path (alluxiofs's first choice) when it may be asked now: false when there is no
- * ring, the ring is empty, the path is not routable (worker_path_routable) or the owner is
- * suspect. now_ms is the caller's monotonic clock. */
+ * ring, the ring is empty, the path is not routable (worker_path_routable), the owner is this
+ * process (cluster_set_self) or the owner is suspect. now_ms is the caller's monotonic clock. */
 bool cluster_pick(struct cluster *c, const char *path, size_t path_len, uint64_t now_ms,
                   struct cluster_target *out);
 

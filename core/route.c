@@ -49,6 +49,7 @@ struct route_flight {
     char *key;
     size_t key_len;
     uint32_t len;
+    bool local_only;              /* started by a request that must not reach a worker */
     bool full_middle;             /* a full page that is not the object's last: its length is P */
     struct cluster_target worker; /* the worker asked, when one was */
     struct route_waiter *waiters;
@@ -240,7 +241,7 @@ static void route_worker_done(void *arg, enum worker_read_result result, struct 
 static void route_fetch_remote(struct route_flight *f)
 {
     struct route *r = f->route;
-    if (r->cluster &&
+    if (r->cluster && !f->local_only &&
         cluster_pick(r->cluster, f->path, f->path_len, loop_now_ms(f->loop), &f->worker)) {
         worker_read_page(f->loop, &r->worker, f->worker.host, f->worker.port, f->path, f->path_len,
                          f->index, f->len, route_worker_done, f);
@@ -355,6 +356,7 @@ struct page *route_read_page(struct route *r, struct loop *l, const struct route
         f->key_len = o->key_len;
         f->len = (uint32_t)pages_length(o->size, r->page_size, index);
         f->full_middle = pages_offset(index + 1, r->page_size) < o->size;
+        f->local_only = o->local_only;
         f->waiters = w;
     }
     if (!f || !f->path || !f->etag || !f->bucket || !f->key) {

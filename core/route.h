@@ -64,6 +64,9 @@ struct route_object {
     size_t path_len;
     uint64_t size;
     const char *etag;
+    /* Never ask a worker (the Alluxio worker role reads for other proxies: asking the ring
+     * again there could bounce a page between two members that disagree on the ring). */
+    bool local_only;
 };
 
 /* cb gets a new page reference on success (NULL and the reason otherwise). */

@@ -16,7 +16,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev liburing-dev libcurl4-openssl-dev
-    libssl-dev libyaml-dev libexpat1-dev libjson-c-dev)
+    libssl-dev libyaml-dev libexpat1-dev libjson-c-dev
+    libgrpc-dev libprotobuf-c-dev protobuf-c-compiler etcd-server etcd-client)
 
 install_deps() {
     local missing=() p

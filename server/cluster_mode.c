@@ -4,8 +4,10 @@
 #include "cluster_mode.h"
 
 #include "../core/log.h"
+#include "../core/membership/membership.h"
 #include "../core/ring.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +15,28 @@
 
 struct cluster_mode {
     struct cluster *cluster;
+    bool membership; /* the etcd membership thread runs */
 };
+
+static void cluster_mode_membership_config(const struct config *cfg,
+                                           struct membership_config *out)
+{
+    *out = (struct membership_config){
+        .etcd_hosts = cfg->etcd_hosts,
+        .etcd_port = (uint16_t)cfg->etcd_port,
+        .username = cfg->etcd_username,
+        .password = cfg->etcd_password,
+        .cluster_name = cfg->cluster_name,
+        .vnodes = cfg->virtual_nodes,
+    };
+}
+
+/* On the membership thread: a new worker set. */
+static void cluster_mode_publish(void *arg, struct ring *ring)
+{
+    struct cluster_mode *m = arg;
+    cluster_set_ring(m->cluster, ring);
+}
 
 /* The ring of a worker_hosts list (identities as alluxiofs derives them). */
 static int cluster_mode_static_ring(const struct config *cfg, struct ring **out)
@@ -44,8 +67,40 @@ int cluster_mode_ring_once(const struct config *cfg, struct ring **out)
 {
     if (cfg->worker_hosts)
         return cluster_mode_static_ring(cfg, out);
-    log_error("ring: the config names neither etcd_hosts nor worker_hosts");
-    return -1;
+    if (!cfg->etcd_hosts) {
+        log_error("ring: the config names neither etcd_hosts nor worker_hosts");
+        return -1;
+    }
+    struct membership_config mc;
+    cluster_mode_membership_config(cfg, &mc);
+    struct etcd_range_result listed = {0};
+    char err[ETCD_ERROR_MAX_BYTES];
+    int rc = membership_list_once(&mc, &listed, err, sizeof(err));
+    if (rc != 0) {
+        log_error("ring: cannot read the membership from etcd (%s): %s", cfg->etcd_hosts,
+                  rc == -EIO ? err : strerror(-rc));
+        return -1;
+    }
+    const char **values = calloc(listed.n ? listed.n : 1, sizeof(*values));
+    size_t *lens = calloc(listed.n ? listed.n : 1, sizeof(*lens));
+    size_t skipped = 0;
+    rc = values && lens ? 0 : -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < listed.n; i++) {
+        values[i] = listed.kvs[i].value;
+        lens[i] = listed.kvs[i].value_len;
+    }
+    if (rc == 0)
+        rc = ring_new_from_values(values, lens, listed.n, cfg->virtual_nodes, out, &skipped);
+    free(values);
+    free(lens);
+    etcd_range_result_free(&listed);
+    if (rc != 0) {
+        log_error("ring: cannot build the ring: %s", strerror(-rc));
+        return -1;
+    }
+    if (skipped)
+        log_warn("ring: %zu malformed worker values in etcd skipped", skipped);
+    return 0;
 }
 
 struct cluster_mode *cluster_mode_start(const struct config *cfg, bool *failed)
@@ -65,6 +120,15 @@ struct cluster_mode *cluster_mode_start(const struct config *cfg, bool *failed)
         if (cluster_mode_static_ring(cfg, &ring) != 0)
             goto fail;
         cluster_set_ring(m->cluster, ring);
+    } else {
+        struct membership_config mc;
+        cluster_mode_membership_config(cfg, &mc);
+        int rc = membership_start(&mc, cluster_mode_publish, m);
+        if (rc != 0) {
+            log_error("etcd_hosts: cannot start the membership: %s", strerror(-rc));
+            goto fail;
+        }
+        m->membership = true;
     }
     return m;
 
@@ -83,6 +147,8 @@ void cluster_mode_stop(struct cluster_mode *m)
 {
     if (!m)
         return;
+    if (m->membership)
+        membership_stop();
     cluster_destroy(m->cluster);
     free(m);
 }

@@ -48,6 +48,7 @@ APT_PACKAGES=(
     liburing-dev libcurl4-openssl-dev libssl-dev libyaml-dev libexpat1-dev libcriterion-dev libjson-c-dev
     python3 python3-boto3 awscli s3cmd rclone s3fs curl nodejs procps psmisc ca-certificates
     clang libclang-rt-14-dev
+    libgrpc-dev libprotobuf-c-dev protobuf-c-compiler etcd-server etcd-client
 )
 
 install_deps() {

@@ -96,3 +96,21 @@ Test(cluster, zero_backoff_never_suspects, .init = init)
     cr_assert(cluster_pick(c, path, strlen(path), 0, &t));
     cluster_destroy(c);
 }
+
+Test(cluster, own_pages_are_local, .init = init)
+{
+    struct cluster *c = cluster_create(1000);
+    struct ring *r = three_workers();
+    const char *path = "s3://bucket/mine";
+    const struct ring_worker *owner;
+    cr_assert_eq(ring_lookup(r, path, strlen(path), 1, &owner), 1);
+    struct ring_worker self = *owner;
+    cluster_set_ring(c, r);
+    struct cluster_target t;
+    cr_assert(cluster_pick(c, path, strlen(path), 0, &t));
+    cluster_set_self(c, &self);
+    cr_assert(!cluster_pick(c, path, strlen(path), 0, &t), "the owner is this process");
+    cluster_set_self(c, NULL);
+    cr_assert(cluster_pick(c, path, strlen(path), 0, &t));
+    cluster_destroy(c);
+}
