@@ -70,6 +70,7 @@ enum config_key_type {
     CONFIG_KEY_UINT,       /* unsigned: decimal, min..max */
     CONFIG_KEY_SIZE,       /* uint64_t bytes: units_parse_size, min..max */
     CONFIG_KEY_DURATION,   /* uint64_t ms: units_parse_duration_ms, min..max */
+    CONFIG_KEY_ROLES,      /* unsigned CONFIG_ROLE_* bits: "s3,worker" or a sequence */
 };
 
 #define CONFIG_KEY_NULLABLE 0x1u /* char * only: YAML null or "" unsets it (NULL) */
@@ -98,6 +99,7 @@ static const struct config_key config_keys[] = {
     {"virtual_host_domain", CONFIG_KEY_STRING, CONFIG_OFF(virtual_host_domain), 0, 0,
      CONFIG_KEY_NULLABLE, NULL},
     {"log_level", CONFIG_KEY_LOG_LEVEL, CONFIG_OFF(log_level), 0, 0, 0, "info"},
+    {"roles", CONFIG_KEY_ROLES, CONFIG_OFF(roles), 0, 0, 0, "s3"},
     {"auth", CONFIG_KEY_STRING, CONFIG_OFF(auth), 0, 0, 0, "sigv4"},
     {"auth_anonymous_on_any_address", CONFIG_KEY_BOOL, CONFIG_OFF(auth_anonymous_on_any_address), 0,
      0, 0, "false"},
@@ -149,6 +151,16 @@ static const struct config_key config_keys[] = {
      CONFIG_KEY_NULLABLE | CONFIG_KEY_SECRET, NULL},
     {"etcd_password", CONFIG_KEY_STRING, CONFIG_OFF(etcd_password), 0, 0,
      CONFIG_KEY_NULLABLE | CONFIG_KEY_SECRET | CONFIG_KEY_ALIAS, NULL},
+    {"options.alluxio.worker.http.server.port", CONFIG_KEY_UINT,
+     CONFIG_OFF(worker_http_server_port), 1, 65535, 0, "28080"},
+    {"options.alluxio.worker.bind.host", CONFIG_KEY_STRING, CONFIG_OFF(worker_bind_host), 0, 0, 0,
+     "0.0.0.0"},
+    {"options.alluxio.worker.hostname", CONFIG_KEY_STRING, CONFIG_OFF(worker_hostname), 0, 0,
+     CONFIG_KEY_NULLABLE, NULL},
+    {"options.alluxio.worker.identity.uuid.file.path", CONFIG_KEY_STRING,
+     CONFIG_OFF(worker_identity_file), 0, 0, CONFIG_KEY_NULLABLE, NULL},
+    {"worker_lease_ttl", CONFIG_KEY_DURATION, CONFIG_OFF(worker_lease_ttl_ms), 1000,
+     CONFIG_TIMEOUT_MAX_MS, 0, "5s"},
     {"etcd_hosts", CONFIG_KEY_STRING, CONFIG_OFF(etcd_hosts), 0, 0, CONFIG_KEY_NULLABLE, NULL},
     {"etcd_port", CONFIG_KEY_UINT, CONFIG_OFF(etcd_port), 1, 65535, 0, "2379"},
     {"worker_hosts", CONFIG_KEY_STRING, CONFIG_OFF(worker_hosts), 0, 0, CONFIG_KEY_NULLABLE, NULL},
@@ -520,6 +532,41 @@ static int config_check_range(const struct config_key *k, const char *value, uin
  * Parse value into key k of c. value NULL is a YAML null. Returns 0, or -1 with the reason in
  * why (-ENOMEM is reported as a reason too: the caller only needs the text).
  */
+/* roles from a comma list (split) or from sequence items (each one role). */
+static int config_roles_parse(unsigned *field, const struct config_key *k, const char *const *items,
+                              size_t n, bool split, char *why, size_t why_size)
+{
+    unsigned roles = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *p = items[i];
+        for (;;) {
+            size_t len = split ? strcspn(p, ",") : strlen(p);
+            const char *b = p, *e = p + len;
+            while (b < e && (*b == ' ' || *b == '\t'))
+                b++;
+            while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+                e--;
+            if ((size_t)(e - b) == 2 && strncasecmp(b, "s3", 2) == 0) {
+                roles |= CONFIG_ROLE_S3;
+            } else if ((size_t)(e - b) == 6 && strncasecmp(b, "worker", 6) == 0) {
+                roles |= CONFIG_ROLE_WORKER;
+            } else {
+                config_why(why, why_size, k, items[i], "expected roles s3 and/or worker");
+                return -1;
+            }
+            if (!split || p[len] == '\0')
+                break;
+            p += len + 1;
+        }
+    }
+    if (roles == 0) {
+        config_why(why, why_size, k, NULL, "expected at least one role (s3, worker)");
+        return -1;
+    }
+    *field = roles;
+    return 0;
+}
+
 static int config_apply(struct config *c, const struct config_key *k, const char *value, char *why,
                         size_t why_size)
 {
@@ -546,6 +593,9 @@ static int config_apply(struct config *c, const struct config_key *k, const char
     switch (k->type) {
     case CONFIG_KEY_LISTEN:
         return config_listen_parse_text(c, k, value, why, why_size);
+
+    case CONFIG_KEY_ROLES:
+        return config_roles_parse(field, k, &value, 1, true, why, why_size);
 
     case CONFIG_KEY_THREADS:
         if (config_eq_nocase(value, "auto")) {
@@ -731,7 +781,7 @@ const char *config__key_name(int idx)
 
 bool config__key_is_list(int idx)
 {
-    return config_keys[idx].type == CONFIG_KEY_LISTEN;
+    return config_keys[idx].type == CONFIG_KEY_LISTEN || config_keys[idx].type == CONFIG_KEY_ROLES;
 }
 
 bool config__is_section(const char *name)
@@ -751,6 +801,8 @@ int config__apply_list(struct config *c, int idx, const char *const *items, size
     struct config_listen list[CONFIG_MAX_LISTEN];
     size_t count = 0;
     *bad_item = 0;
+    if (k->type == CONFIG_KEY_ROLES)
+        return config_roles_parse(config_field(c, k), k, items, n, false, why, why_size);
     if (k->type != CONFIG_KEY_LISTEN) {
         config_why(why, why_size, NULL, NULL, "expected a single value, got a list");
         return -1;
@@ -935,10 +987,12 @@ int config_validate(struct config *c, char *err, size_t err_size)
         return -1;
     }
     bool cluster = c->etcd_hosts || c->worker_hosts;
+    /* A proxy that is only a client of the cluster keeps hot pages; a worker holds its share. */
+    bool client_only = cluster && !(c->roles & CONFIG_ROLE_WORKER);
     if (c->memory_store_size == CONFIG_SIZE_AUTO)
-        c->memory_store_size = cluster ? CONFIG_MEMORY_CLUSTER : CONFIG_MEMORY_DEFAULT;
+        c->memory_store_size = client_only ? CONFIG_MEMORY_CLUSTER : CONFIG_MEMORY_DEFAULT;
     /* In cluster mode the workers hold the pages: a memory store of 0 is allowed there. */
-    if (c->memory_store_size < c->page_size && !(cluster && c->memory_store_size == 0)) {
+    if (c->memory_store_size < c->page_size && !(client_only && c->memory_store_size == 0)) {
         char ms[UNITS_FORMAT_MAX], ps[UNITS_FORMAT_MAX];
         units_format_size(c->memory_store_size, ms, sizeof(ms));
         units_format_size(c->page_size, ps, sizeof(ps));
@@ -985,6 +1039,12 @@ static int config_print_value(struct buf *b, const struct config *c, const struc
         if (rc == 0 && c->listen_count == 0)
             rc = buf_append_str(b, " []");
         return rc;
+    case CONFIG_KEY_ROLES: {
+        unsigned roles = *(const unsigned *)field;
+        return buf_appendf(b, " [%s%s%s]", roles & CONFIG_ROLE_S3 ? "s3" : "",
+                           roles == (CONFIG_ROLE_S3 | CONFIG_ROLE_WORKER) ? ", " : "",
+                           roles & CONFIG_ROLE_WORKER ? "worker" : "");
+    }
     case CONFIG_KEY_THREADS:
         if (*(const unsigned *)field == 0)
             return buf_append_str(b, " auto");

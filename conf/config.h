@@ -32,6 +32,10 @@ enum config_addressing {
     CONFIG_ADDRESSING_VIRTUAL,
 };
 
+/* roles: what the process serves (a bit set). */
+#define CONFIG_ROLE_S3     0x1u /* the S3 endpoint on listen */
+#define CONFIG_ROLE_WORKER 0x2u /* the Alluxio worker REST API, registered in etcd */
+
 struct config {
     char *source_file; /* the -c file, or NULL */
 
@@ -40,6 +44,7 @@ struct config {
     unsigned threads;          /* threads: "auto" (0 = one loop per CPU) or N */
     char *virtual_host_domain; /* bucket.<domain> requests are virtual-hosted; NULL = path only */
     char *log_level;           /* debug|info|warn|error */
+    unsigned roles;            /* roles: "s3", "worker" or both (CONFIG_ROLE_*), default s3 */
 
     /* Client authentication (apart from the UFS credentials in target_options). */
     char *auth;                         /* auth: "sigv4" (default) or "none" */
@@ -70,6 +75,14 @@ struct config {
     unsigned virtual_nodes; /* alluxio.user.consistent.hash.virtual.node.count.per.worker, 5 */
     char *etcd_username;    /* alluxio.etcd.username (alluxiofs: etcd_username) */
     char *etcd_password;    /* alluxio.etcd.password (alluxiofs: etcd_password), secret */
+    unsigned worker_http_server_port; /* alluxio.worker.http.server.port: worker role, 28080 */
+    char *worker_bind_host;           /* alluxio.worker.bind.host: default 0.0.0.0 */
+    char *worker_hostname;        /* alluxio.worker.hostname: Host registered in etcd (default: the
+                                   * machine's host name) */
+    char *worker_identity_file;   /* alluxio.worker.identity.uuid.file.path: the persisted
+                                   * identity (default: worker_identity in the first page store
+                                   * dir; none with a memory-only store: a new one per start) */
+    uint64_t worker_lease_ttl_ms; /* worker_lease_ttl: etcd lease of the registration, 5s */
 
     /* Cluster membership, alluxiofs's keywords: at most one of etcd_hosts and worker_hosts. */
     char *etcd_hosts;          /* etcd_hosts: "h1,h2:2380" (an entry's own port wins) */
@@ -83,7 +96,8 @@ struct config {
 
     /* Proxy-only keys. */
     uint64_t memory_store_size;     /* memory_store_size: page budget in bytes; "auto" (the
-                                     * default) is 1GiB, or 64MiB of hot pages in cluster mode */
+                                     * default) is 1GiB, or 64MiB of hot pages for a proxy
+                                     * that reads from a cluster without being a worker */
     uint64_t metadata_cache_ttl_ms; /* metadata_cache_ttl, default 5s */
     unsigned read_window_pages; /* read_window_pages: pages fetched ahead per request, default 4 */
     uint64_t ufs_connect_timeout_ms; /* ufs_connect_timeout, default 3s */

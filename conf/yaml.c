@@ -111,7 +111,7 @@ static int config_yaml_value(struct config_yaml *y, int idx, const yaml_node_t *
              it < vn->data.sequence.items.top && n < CONFIG_MAX_LISTEN + 1; it++) {
             yaml_node_t *item = yaml_document_get_node(y->doc, *it);
             if (!item || item->type != YAML_SCALAR_NODE) {
-                snprintf(why, sizeof(why), "list items must be HOST:PORT strings");
+                snprintf(why, sizeof(why), "list items must be plain strings");
                 at = item ? item : vn;
                 failed = true;
                 break;

@@ -140,6 +140,20 @@ bool cluster_pick(struct cluster *c, const char *path, size_t path_len, uint64_t
     return found && !cluster_is_suspect(c, out, now_ms);
 }
 
+bool cluster_owner(struct cluster *c, const char *path, size_t len, struct cluster_target *out)
+{
+    bool found = false;
+    pthread_rwlock_rdlock(&c->ring_lock);
+    const struct ring_worker *owner = NULL;
+    if (c->ring && ring_lookup(c->ring, path, len, 1, &owner) == 1) {
+        memcpy(out->host, owner->host, strlen(owner->host) + 1);
+        out->port = owner->http_port;
+        found = true;
+    }
+    pthread_rwlock_unlock(&c->ring_lock);
+    return found;
+}
+
 void cluster_worker_failed(struct cluster *c, const struct cluster_target *t, uint64_t now_ms,
                            const char *why)
 {

@@ -42,6 +42,11 @@ void cluster_set_self(struct cluster *c, const struct ring_worker *self);
 bool cluster_pick(struct cluster *c, const char *path, size_t path_len, uint64_t now_ms,
                   struct cluster_target *out);
 
+/* The owner of path on the current ring whatever its state (suspect, this process, a path
+ * worker_path_routable refuses): what a worker answers to alluxiofs's /v1/node. false when
+ * there is no ring or it is empty. */
+bool cluster_owner(struct cluster *c, const char *path, size_t len, struct cluster_target *out);
+
 /* The worker failed a page (why: for the log): skip it for suspect_ms from now_ms. Logged when
  * a worker becomes suspect, not for every page. */
 void cluster_worker_failed(struct cluster *c, const struct cluster_target *t, uint64_t now_ms,

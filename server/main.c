@@ -11,6 +11,8 @@
 #include "../core/http_client.h"
 #include "cluster_mode.h"
 #include "ring_cli.h"
+#include "worker_api/worker_api.h"
+#include "worker_role.h"
 #include "../core/log.h"
 #include "../core/loop.h"
 #include "../core/meta.h"
@@ -48,7 +50,7 @@ struct main_loop {
     struct loop_timer quiesce_timer;
     uint64_t quiesce_waited_ms;
     struct loop *loop;
-    struct http_server *servers[CONFIG_MAX_LISTEN];
+    struct http_server *servers[CONFIG_MAX_LISTEN + 1]; /* S3 listeners, then the worker's */
     size_t server_count;
     size_t servers_open; /* not yet drained after shutdown began */
     uint64_t shutdown_ms;
@@ -337,6 +339,7 @@ int main(int argc, char **argv)
     struct meta_cache *meta = NULL;
     struct route *route = NULL;
     struct cluster_mode *cluster = NULL;
+    struct worker_role *worker = NULL;
     struct s3_auth *auth = NULL;
     unsigned loops = main_loop_count(&cfg);
     struct main_loop *ml = calloc(loops, sizeof(*ml));
@@ -388,6 +391,11 @@ int main(int argc, char **argv)
         log_error("cannot start: %s", !ufs ? "UFS setup failed" : "out of memory");
         goto out;
     }
+    if (cfg.roles & CONFIG_ROLE_WORKER) {
+        worker = worker_role_start(&cfg, cluster_mode_cluster(cluster), route, ufs, meta);
+        if (!worker)
+            goto out;
+    }
     struct s3_server s3 = {
         .ufs = ufs,
         .route = route,
@@ -406,20 +414,25 @@ int main(int argc, char **argv)
             goto out;
         }
         ml[i].shutdown_ms = cfg.shutdown_timeout_ms;
-        for (size_t j = 0; j < cfg.listen_count; j++) {
+        size_t s3_listeners = (cfg.roles & CONFIG_ROLE_S3) ? cfg.listen_count : 0;
+        for (size_t j = 0; j <= s3_listeners; j++) {
+            bool worker_listener = j == s3_listeners;
+            if (worker_listener && !worker)
+                break;
             struct http_server_config hc = {
-                .host = cfg.listen[j].host,
-                .port = cfg.listen[j].port,
+                .host = worker_listener ? cfg.worker_bind_host : cfg.listen[j].host,
+                .port =
+                    worker_listener ? (uint16_t)cfg.worker_http_server_port : cfg.listen[j].port,
                 .max_connections = cfg.max_connections,
                 .header_timeout_ms = cfg.header_timeout_ms,
                 .idle_timeout_ms = cfg.idle_timeout_ms,
                 .body_timeout_ms = cfg.body_timeout_ms,
                 .send_timeout_ms = cfg.send_timeout_ms,
-                .handler = s3_handle,
-                .handler_data = &s3,
+                .handler = worker_listener ? worker_api_handle : s3_handle,
+                .handler_data = worker_listener ? worker_role_api(worker) : (void *)&s3,
             };
-            ml[i].servers[j] = http_server_start(ml[i].loop, &hc);
-            if (!ml[i].servers[j])
+            ml[i].servers[ml[i].server_count] = http_server_start(ml[i].loop, &hc);
+            if (!ml[i].servers[ml[i].server_count])
                 goto out;
             ml[i].server_count++;
         }
@@ -432,7 +445,7 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    for (size_t j = 0; j < cfg.listen_count; j++)
+    for (size_t j = 0; (cfg.roles & CONFIG_ROLE_S3) && j < cfg.listen_count; j++)
         log_info("listening on http://%s:%u (%u loops, UFS %s%s%s, page size %llu, memory store "
                  "%llu bytes)",
                  cfg.listen[j].host, cfg.listen[j].port, loops, ufs->scheme,
@@ -454,6 +467,8 @@ int main(int argc, char **argv)
                  (unsigned long long)cfg.shutdown_timeout_ms);
         break;
     }
+    /* Leave etcd first: other members stop routing here while the responses in flight end. */
+    worker_role_unregister(worker);
     for (unsigned i = 0; i < loops; i++)
         loop_post(ml[i].loop, main_begin_shutdown, &ml[i]);
     exit_code = 0;
@@ -497,6 +512,7 @@ out:
             log_warn("disk store: I/O still in flight at exit; not closed");
         main_disk = NULL;
     }
+    worker_role_stop(worker);
     cluster_mode_stop(cluster);
     if (route) {
         struct route_stats rs;

@@ -692,3 +692,14 @@ void etcd_keepalive_close(struct etcd_keepalive *k)
     etcd__stream_close(&k->s);
     free(k);
 }
+
+void etcd_signals_block(sigset_t *old)
+{
+    sigset_t all;
+    sigfillset(&all);
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGBUS);
+    sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGILL);
+    pthread_sigmask(SIG_BLOCK, &all, old);
+}

@@ -15,6 +15,7 @@
 #ifndef CORE_MEMBERSHIP_ETCD_H
 #define CORE_MEMBERSHIP_ETCD_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -85,6 +86,12 @@ void etcd_host_target(const struct etcd_host *h, char out[ETCD_TARGET_MAX_BYTES 
  * is the single byte "\0", which etcd reads as "to the end of the key space". out has room for
  * max(len, 1) bytes; returns the number written. */
 size_t etcd_prefix_end(const char *prefix, size_t len, char *out);
+
+/* Block every signal but those a fault raises (a blocked SIGSEGV kills without a report), the
+ * old mask in *old: wrap client creation and pthread_create in this, so the threads started
+ * meanwhile, ours and gRPC's (grpc_init starts some, others come later from the threads that
+ * exist), never take a signal the proxy's main thread waits for, whatever the caller's mask. */
+void etcd_signals_block(sigset_t *old);
 
 /* ---- client --------------------------------------------------------------------------- */
 

@@ -406,26 +406,11 @@ static int membership_resolve(const struct membership_config *cfg, struct etcd_h
     return 0;
 }
 
-/* Block every signal but those a fault raises (a blocked SIGSEGV kills without a report), so
- * that the threads started meanwhile, ours and gRPC's (grpc_init starts some, others come
- * later from the threads that exist), never take a signal the proxy's main thread waits for,
- * whatever the caller's own mask is. */
-static void membership_block_signals(sigset_t *old)
-{
-    sigset_t all;
-    sigfillset(&all);
-    sigdelset(&all, SIGSEGV);
-    sigdelset(&all, SIGBUS);
-    sigdelset(&all, SIGFPE);
-    sigdelset(&all, SIGILL);
-    pthread_sigmask(SIG_BLOCK, &all, old);
-}
-
 static enum etcd_status membership_new_client(const struct etcd_config *ecfg,
                                               struct etcd_client **out)
 {
     sigset_t old;
-    membership_block_signals(&old);
+    etcd_signals_block(&old);
     enum etcd_status st = etcd_client_new(ecfg, out);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return st;
@@ -476,7 +461,7 @@ int membership_start(const struct membership_config *cfg, membership_publish_fn 
     pthread_mutex_unlock(&membership.lock);
 
     sigset_t old;
-    membership_block_signals(&old);
+    etcd_signals_block(&old);
     rc = pthread_create(&membership.thread, NULL, membership_main, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {

@@ -642,7 +642,7 @@ static void conn_arm_recv(struct conn *c)
     struct io_uring_sqe *sqe = loop_sqe(c->server->loop);
     io_uring_prep_recv(sqe, c->fd, NULL, HTTP_RECV_BUFFER_BYTES, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
-    sqe->buf_group = HTTP_RECV_BUFFER_GROUP;
+    sqe->buf_group = c->server->buf_group;
     io_uring_sqe_set_data(sqe, &c->recv_op);
     c->recv_armed = true;
     c->ops_in_flight++;

@@ -12,14 +12,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define HTTP_RECV_BUFFER_BYTES (16 * 1024) /* one provided buffer */
-#define HTTP_RECV_BUFFER_COUNT 256         /* provided buffers per loop (power of two) */
-#define HTTP_RECV_BUFFER_GROUP 1
-#define HTTP_CONN_INPUT_MIN    4096                                /* first input allocation */
-#define HTTP_CONN_INPUT_MAX    (HTTP_MAX_HEADER_BYTES + 16 * 1024) /* head + pipelined bytes */
-#define HTTP_BODY_DISCARD_MAX  (8u * 1024 * 1024) /* bodies we read only to throw away */
-#define HTTP_LINGER_MS         2000               /* read and drop input this long after our FIN */
-#define HTTP_SEND_IOV_MAX      64
+#define HTTP_RECV_BUFFER_BYTES       (16 * 1024) /* one provided buffer */
+#define HTTP_RECV_BUFFER_COUNT       256         /* provided buffers per loop (power of two) */
+#define HTTP_RECV_BUFFER_GROUP_FIRST 1           /* buffer group ids: one per listener of a loop */
+#define HTTP_RECV_BUFFER_GROUP_LAST  64
+#define HTTP_CONN_INPUT_MIN          4096 /* first input allocation */
+#define HTTP_CONN_INPUT_MAX          (HTTP_MAX_HEADER_BYTES + 16 * 1024) /* head + pipelined bytes */
+#define HTTP_BODY_DISCARD_MAX        (8u * 1024 * 1024) /* bodies we read only to throw away */
+#define HTTP_LINGER_MS               2000 /* read and drop input this long after our FIN */
+#define HTTP_SEND_IOV_MAX            64
 
 struct conn;
 
@@ -39,6 +40,7 @@ struct http_server {
      * io_uring_setup_buf_ring). */
     struct io_uring_buf_ring *buf_ring;
     size_t buf_ring_bytes;
+    uint16_t buf_group; /* its group id, distinct among the loop's listeners */
     char *buffers;
 
     struct conn *conns; /* doubly linked */

@@ -67,10 +67,16 @@ static int server_setup_buffers(struct http_server *s)
     memset(&reg, 0, sizeof(reg));
     reg.ring_addr = (unsigned long)ring;
     reg.ring_entries = HTTP_RECV_BUFFER_COUNT;
-    reg.bgid = HTTP_RECV_BUFFER_GROUP;
-    int rc = io_uring_register_buf_ring(loop_ring(s->loop), &reg, 0);
+    /* Each listener of a loop has its own ring: take the first free group id. */
+    int rc = -EEXIST;
+    for (unsigned g = HTTP_RECV_BUFFER_GROUP_FIRST;
+         rc == -EEXIST && g <= HTTP_RECV_BUFFER_GROUP_LAST; g++) {
+        reg.bgid = (uint16_t)g;
+        rc = io_uring_register_buf_ring(loop_ring(s->loop), &reg, 0);
+    }
     if (rc < 0)
         return rc;
+    s->buf_group = reg.bgid;
     s->buffers = malloc((size_t)HTTP_RECV_BUFFER_COUNT * HTTP_RECV_BUFFER_BYTES);
     if (!s->buffers)
         return -ENOMEM;
@@ -249,7 +255,7 @@ void http_server_free(struct http_server *s)
     if (s->listen_fd >= 0)
         close(s->listen_fd);
     if (s->buf_ring) {
-        io_uring_unregister_buf_ring(loop_ring(s->loop), HTTP_RECV_BUFFER_GROUP);
+        io_uring_unregister_buf_ring(loop_ring(s->loop), s->buf_group);
         munmap(s->buf_ring, s->buf_ring_bytes);
     }
     free(s->buffers);

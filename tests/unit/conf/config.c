@@ -137,6 +137,28 @@ Test(config, cluster_keys_and_aliases)
     free(s);
 }
 
+Test(config, roles)
+{
+    cr_assert_eq(cfg.roles, CONFIG_ROLE_S3);
+    cr_assert_eq(load_text("roles: [s3, worker]\n"), 0, "%s", err);
+    cr_assert_eq(cfg.roles, CONFIG_ROLE_S3 | CONFIG_ROLE_WORKER);
+    cr_assert_eq(load_text("roles: \" Worker \"\n"), 0, "%s", err);
+    cr_assert_eq(cfg.roles, CONFIG_ROLE_WORKER);
+    cr_assert_eq(config_set(&cfg, "roles=worker,s3", err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(cfg.roles, CONFIG_ROLE_S3 | CONFIG_ROLE_WORKER);
+    char *s = config_print(&cfg);
+    cr_assert_not_null(strstr(s, "\nroles: [s3, worker]\n"), "%s", s);
+    free(s);
+    cr_assert_neq(config_set(&cfg, "roles=s3,gateway", err, sizeof(err)), 0);
+    cr_assert_not_null(strstr(err, "expected roles s3 and/or worker"), "%s", err);
+    cr_assert_neq(config_set(&cfg, "roles=", err, sizeof(err)), 0);
+    cr_assert_neq(load_text("roles: []\n"), 0);
+    cr_assert_eq(cfg.worker_http_server_port, 28080);
+    cr_assert_str_eq(cfg.worker_bind_host, "0.0.0.0");
+    cr_assert_null(cfg.worker_hostname);
+    cr_assert_eq(cfg.worker_lease_ttl_ms, 5000);
+}
+
 Test(config, cluster_validation)
 {
     cr_assert_eq(load_text("etcd_hosts: a\nworker_hosts: b\n"), 0, "%s", err);
@@ -827,5 +849,5 @@ Test(config, listen_yaml_list_too_long_points_at_extra_item)
 Test(config, listen_yaml_item_not_scalar)
 {
     cr_assert_eq(load_text("listen:\n  - 127.0.0.1:1\n  - [a]\n"), -1);
-    assert_file_err("listen: list items must be HOST:PORT strings (line 3, column 5)");
+    assert_file_err("listen: list items must be plain strings (line 3, column 5)");
 }

@@ -1,0 +1,27 @@
+/*
+ * path_ids: path id -> full UFS path, for page reads that carry no ufsFullPath (E3c, sent by
+ * alluxiofs 1.0.3 of June 2024): the worker can serve those only for files it has heard of.
+ * Learnt from requests that carried a verified path, from listings and from load jobs. A bounded
+ * LRU shared by every loop (one mutex; lookups are one hash and a memcmp).
+ */
+#ifndef SERVER_WORKER_API_PATH_IDS_H
+#define SERVER_WORKER_API_PATH_IDS_H
+
+#include <stddef.h>
+
+struct wa_path_ids;
+
+/* max_entries >= 1. NULL on ENOMEM or when no hash seed can be had. */
+struct wa_path_ids *wa_path_ids_create(size_t max_entries);
+void wa_path_ids_destroy(struct wa_path_ids *m);
+
+/* Remember path (copied) under path_id (64 lowercase hex digits, the SHA-256 of path: the
+ * caller computed it). The least recently used entry goes when full. Best effort: nothing
+ * happens on ENOMEM. Any thread. */
+void wa_path_ids_put(struct wa_path_ids *m, const char *path_id, const char *path, size_t len);
+
+/* A malloc'd NUL-terminated copy of the path of path_id (its length in *len), or NULL. Any
+ * thread. */
+char *wa_path_ids_get(struct wa_path_ids *m, const char *path_id, size_t *len);
+
+#endif
