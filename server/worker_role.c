@@ -151,7 +151,11 @@ void *worker_role_api(struct worker_role *w)
 
 void worker_role_unregister(struct worker_role *w)
 {
-    if (w && w->registered) {
+    if (!w)
+        return;
+    /* Load jobs start no new UFS reads from here on, so the loops can drain. */
+    worker_api_stop_jobs(w->api);
+    if (w->registered) {
         registration_stop();
         w->registered = false;
     }

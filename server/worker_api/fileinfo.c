@@ -11,7 +11,7 @@
 #include <json-c/json.h>
 #include <string.h>
 
-static int wa_json_add(struct json_object *o, const char *key, struct json_object *v)
+static int worker_api_json_add(struct json_object *o, const char *key, struct json_object *v)
 {
     if (!v)
         return -ENOMEM;
@@ -22,16 +22,17 @@ static int wa_json_add(struct json_object *o, const char *key, struct json_objec
     return 0;
 }
 
-static int wa_json_add_str(struct json_object *o, const char *key, const char *s, size_t len)
+static int worker_api_json_add_str(struct json_object *o, const char *key, const char *s,
+                                   size_t len)
 {
-    return wa_json_add(o, key, json_object_new_string_len(s, (int)len));
+    return worker_api_json_add(o, key, json_object_new_string_len(s, (int)len));
 }
 
-int wa_file_info_append(struct buf *out, const struct wa_file_info *fi)
+int worker_api_file_info_append(struct buf *out, const struct worker_api_file_info *fi)
 {
     struct buf path, ufs;
-    buf_init(&path, WA_PATH_MAX_BYTES * 2);
-    buf_init(&ufs, WA_PATH_MAX_BYTES * 2);
+    buf_init(&path, WORKER_API_PATH_MAX_BYTES * 2);
+    buf_init(&ufs, WORKER_API_PATH_MAX_BYTES * 2);
     int rc = buf_append_char(&path, '/');
     if (!rc)
         rc = buf_append(&path, fi->bucket, fi->bucket_len);
@@ -61,45 +62,46 @@ int wa_file_info_append(struct buf *out, const struct wa_file_info *fi)
         etag++;
         etag_len -= 2;
     }
-    char human[WA_HUMAN_SIZE_MAX];
-    wa_human_size(fi->length, human);
+    char human[WORKER_API_HUMAN_SIZE_MAX];
+    worker_api_human_size(fi->length, human);
 
     struct json_object *o = rc ? NULL : json_object_new_object();
     if (!rc && !o)
         rc = -ENOMEM;
     /* In the order of the protocol's example (Gson writes fields in declaration order). */
     if (!rc)
-        rc = wa_json_add_str(o, "mType", fi->is_dir ? "directory" : "file", fi->is_dir ? 9 : 4);
+        rc = worker_api_json_add_str(o, "mType", fi->is_dir ? "directory" : "file",
+                                     fi->is_dir ? 9 : 4);
     if (!rc)
-        rc = wa_json_add_str(o, "mName", name, name_len);
+        rc = worker_api_json_add_str(o, "mName", name, name_len);
     if (!rc)
-        rc = wa_json_add_str(o, "mPath", path.data, path.len);
+        rc = worker_api_json_add_str(o, "mPath", path.data, path.len);
     if (!rc)
-        rc = wa_json_add_str(o, "mUfsPath", ufs.data, ufs.len);
+        rc = worker_api_json_add_str(o, "mUfsPath", ufs.data, ufs.len);
     if (!rc)
-        rc = wa_json_add(o, "mLength", json_object_new_int64((int64_t)fi->length));
+        rc = worker_api_json_add(o, "mLength", json_object_new_int64((int64_t)fi->length));
     if (!rc)
-        rc = wa_json_add_str(o, "mHumanReadableFileSize", human, strlen(human));
+        rc = worker_api_json_add_str(o, "mHumanReadableFileSize", human, strlen(human));
     if (!rc)
-        rc = wa_json_add(o, "mLastModificationTimeMs", json_object_new_int64(fi->mtime_ms));
+        rc = worker_api_json_add(o, "mLastModificationTimeMs", json_object_new_int64(fi->mtime_ms));
     if (!rc)
-        rc = wa_json_add(o, "mCreationTimeMs", json_object_new_int64(0));
+        rc = worker_api_json_add(o, "mCreationTimeMs", json_object_new_int64(0));
     if (!rc)
-        rc = wa_json_add(o, "mLastAccessTimeMs", json_object_new_int64(0));
+        rc = worker_api_json_add(o, "mLastAccessTimeMs", json_object_new_int64(0));
     if (!rc)
-        rc = wa_json_add(o, "mCompleted", json_object_new_boolean(1));
+        rc = worker_api_json_add(o, "mCompleted", json_object_new_boolean(1));
     if (!rc)
-        rc = wa_json_add_str(o, "mOwner", "", 0);
+        rc = worker_api_json_add_str(o, "mOwner", "", 0);
     if (!rc)
-        rc = wa_json_add_str(o, "mGroup", "", 0);
+        rc = worker_api_json_add_str(o, "mGroup", "", 0);
     if (!rc)
-        rc = wa_json_add_str(o, "mMode", "", 0);
+        rc = worker_api_json_add_str(o, "mMode", "", 0);
     if (!rc)
-        rc = wa_json_add(o, "mPersisted", json_object_new_boolean(1));
+        rc = worker_api_json_add(o, "mPersisted", json_object_new_boolean(1));
     if (!rc)
-        rc = wa_json_add(o, "mInAlluxioPercentage", json_object_new_int(0));
+        rc = worker_api_json_add(o, "mInAlluxioPercentage", json_object_new_int(0));
     if (!rc)
-        rc = wa_json_add_str(o, "mContentHash", etag, etag_len);
+        rc = worker_api_json_add_str(o, "mContentHash", etag, etag_len);
     if (!rc) {
         size_t len = 0;
         const char *s = json_object_to_json_string_length(

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct wa_file_info {
+struct worker_api_file_info {
     bool is_dir;
     const char *scheme; /* "s3", "file" */
     const char *bucket;
@@ -31,6 +31,7 @@ struct wa_file_info {
 };
 
 /* Append one JSON object. 0, -ENOMEM or -E2BIG (out's cap; nothing appended then). */
-int wa_file_info_append(struct buf *out, const struct wa_file_info *fi) BUF_WARN_UNUSED;
+int worker_api_file_info_append(struct buf *out,
+                                const struct worker_api_file_info *fi) BUF_WARN_UNUSED;
 
 #endif

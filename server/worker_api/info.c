@@ -12,7 +12,7 @@
  * listStatus of a file is that file), [] for a bucket root, else 404.
  *
  * E1 follows continuation tokens; its JSON is built as the pages come in, capped at
- * WA_FILES_BODY_MAX (a larger directory gets 500, and alluxiofs lists it from the UFS).
+ * WORKER_API_FILES_BODY_MAX (a larger directory gets 500, and alluxiofs lists it from the UFS).
  */
 #include "internal.h"
 
@@ -23,18 +23,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WA_FILES_BODY_MAX  (64 * 1024 * 1024) /* E1 answer */
-#define WA_FILES_MAX_PAGES 10000              /* list pages followed for one E1 */
+#define WORKER_API_FILES_BODY_MAX  (64 * 1024 * 1024) /* E1 answer */
+#define WORKER_API_FILES_MAX_PAGES 10000              /* list pages followed for one E1 */
 
-enum wa_info_phase {
-    WA_INFO_HEAD,      /* E2: HEAD of P */
-    WA_INFO_DIR_CHECK, /* E2: is anything under P/ ? */
-    WA_FILES_LIST,     /* E1: listing P/ one level */
-    WA_FILES_HEAD,     /* E1: nothing under P/: is P a file? */
+enum worker_api_info_phase {
+    WORKER_API_INFO_HEAD,      /* E2: HEAD of P */
+    WORKER_API_INFO_DIR_CHECK, /* E2: is anything under P/ ? */
+    WORKER_API_FILES_LIST,     /* E1: listing P/ one level */
+    WORKER_API_FILES_HEAD,     /* E1: nothing under P/: is P a file? */
 };
 
-struct wa_info {
-    enum wa_info_phase phase;
+struct worker_api_info {
+    enum worker_api_info_phase phase;
     char *bucket; /* NUL-terminated */
     char *prefix; /* what is listed: "" for a bucket root, else ending in '/' */
     size_t prefix_len;
@@ -45,9 +45,9 @@ struct wa_info {
     struct buf body;
 };
 
-static void wa_info_free(struct wa_request *r)
+static void worker_api_info_free(struct worker_api_request *r)
 {
-    struct wa_info *in = r->op;
+    struct worker_api_info *in = r->op;
     if (!in)
         return;
     free(in->bucket);
@@ -59,30 +59,30 @@ static void wa_info_free(struct wa_request *r)
 }
 
 /* The key of P without one trailing '/' (a directory's name). */
-static size_t wa_info_dir_key_len(const struct wa_request *r)
+static size_t worker_api_info_dir_key_len(const struct worker_api_request *r)
 {
     size_t n = r->up.key_len;
     return n && r->up.key[n - 1] == '/' ? n - 1 : n;
 }
 
-static void wa_info_respond_body(struct wa_request *r)
+static void worker_api_info_respond_body(struct worker_api_request *r)
 {
-    struct wa_info *in = r->op;
-    wa_respond(r, 200, WA_CONTENT_TYPE_JSON, in->body.data ? in->body.data : "[]",
-               in->body.data ? in->body.len : 2);
+    struct worker_api_info *in = r->op;
+    worker_api_respond(r, 200, WORKER_API_CONTENT_TYPE_JSON, in->body.data ? in->body.data : "[]",
+                       in->body.data ? in->body.len : 2);
 }
 
 /* Answer [one info] for P itself: a file from m, or the directory P. */
-static void wa_info_respond_self(struct wa_request *r, const struct meta *m)
+static void worker_api_info_respond_self(struct worker_api_request *r, const struct meta *m)
 {
-    struct wa_info *in = r->op;
-    struct wa_file_info fi = {
+    struct worker_api_info *in = r->op;
+    struct worker_api_file_info fi = {
         .is_dir = m == NULL,
         .scheme = r->w->ufs->scheme,
         .bucket = r->up.bucket,
         .bucket_len = r->up.bucket_len,
         .key = r->up.key,
-        .key_len = m ? r->up.key_len : wa_info_dir_key_len(r),
+        .key_len = m ? r->up.key_len : worker_api_info_dir_key_len(r),
         .length = m ? m->size : 0,
         .mtime_ms = m ? (int64_t)m->last_modified * 1000 : 0,
         .etag = m ? m->etag : NULL,
@@ -90,25 +90,25 @@ static void wa_info_respond_self(struct wa_request *r, const struct meta *m)
     buf_reset(&in->body);
     int rc = buf_append_char(&in->body, '[');
     if (!rc)
-        rc = wa_file_info_append(&in->body, &fi);
+        rc = worker_api_file_info_append(&in->body, &fi);
     if (!rc)
         rc = buf_append_char(&in->body, ']');
     if (rc) {
-        wa_respond_message(r, 500, "out of memory");
+        worker_api_respond_message(r, 500, "out of memory");
         return;
     }
     if (m)
-        wa_remember_path(r->w, r->t.ufs_path, r->t.ufs_path_len);
-    wa_info_respond_body(r);
+        worker_api_remember_path(r->w, r->t.ufs_path, r->t.ufs_path_len);
+    worker_api_info_respond_body(r);
 }
 
 /* --- listing ------------------------------------------------------------------------------ */
 
-static void wa_info_list_cb(void *arg, struct ufs_reply *reply);
+static void worker_api_info_list_cb(void *arg, struct ufs_reply *reply);
 
-static void wa_info_list(struct wa_request *r, int max_keys, const char *delimiter)
+static void worker_api_info_list(struct worker_api_request *r, int max_keys, const char *delimiter)
 {
-    struct wa_info *in = r->op;
+    struct worker_api_info *in = r->op;
     struct ufs_list_params p = {
         .version = 2,
         .prefix = in->prefix_len ? in->prefix : NULL,
@@ -119,13 +119,13 @@ static void wa_info_list(struct wa_request *r, int max_keys, const char *delimit
     };
     struct ufs *u = r->w->ufs;
     r->pending++;
-    u->ops->list_objects(u, r->loop, in->bucket, "", &p, wa_info_list_cb, r);
+    u->ops->list_objects(u, r->loop, in->bucket, "", &p, worker_api_info_list_cb, r);
 }
 
 /* E1: append the entries of one list page to the JSON array. 0 or -E2BIG / -ENOMEM. */
-static int wa_files_append(struct wa_request *r, const struct s3_list_result *res)
+static int worker_api_files_append(struct worker_api_request *r, const struct s3_list_result *res)
 {
-    struct wa_info *in = r->op;
+    struct worker_api_info *in = r->op;
     struct worker_api *w = r->w;
     for (size_t i = 0; i < res->count; i++) {
         const struct list_xml_entry *e = &res->entries[i];
@@ -139,9 +139,9 @@ static int wa_files_append(struct wa_request *r, const struct s3_list_result *re
             key_len--;
         int64_t mtime = 0;
         if (!e->is_prefix && e->last_modified &&
-            wa_iso8601_ms(e->last_modified, strlen(e->last_modified), &mtime) != 0)
+            worker_api_iso8601_ms(e->last_modified, strlen(e->last_modified), &mtime) != 0)
             mtime = 0;
-        struct wa_file_info fi = {
+        struct worker_api_file_info fi = {
             .is_dir = e->is_prefix,
             .scheme = w->ufs->scheme,
             .bucket = r->up.bucket,
@@ -154,100 +154,100 @@ static int wa_files_append(struct wa_request *r, const struct s3_list_result *re
         };
         int rc = buf_append_char(&in->body, in->count ? ',' : '[');
         if (!rc)
-            rc = wa_file_info_append(&in->body, &fi);
+            rc = worker_api_file_info_append(&in->body, &fi);
         if (rc)
             return rc;
         in->count++;
         if (!e->is_prefix) {
             /* Learn the file's path id: alluxiofs 1.0.3-jun reads by id alone (E3c). */
             struct buf path;
-            buf_init(&path, WA_PATH_MAX_BYTES * 2);
+            buf_init(&path, WORKER_API_PATH_MAX_BYTES * 2);
             if (buf_appendf(&path, "%s://", w->ufs->scheme) == 0 &&
                 buf_append(&path, r->up.bucket, r->up.bucket_len) == 0 &&
                 buf_append_char(&path, '/') == 0 && buf_append(&path, e->name, e->len) == 0)
-                wa_remember_path(w, path.data, path.len);
+                worker_api_remember_path(w, path.data, path.len);
             buf_free(&path);
         }
     }
     return 0;
 }
 
-static void wa_info_head_cb(void *arg, enum ufs_status st, struct meta *m);
+static void worker_api_info_head_cb(void *arg, enum ufs_status st, struct meta *m);
 
-/* Ask for P's metadata; the answer goes to wa_info_head_cb, now (a cache hit) or later. */
-static void wa_info_head(struct wa_request *r)
+/* Ask for P's metadata; the answer goes to worker_api_info_head_cb, now (a cache hit) or later. */
+static void worker_api_info_head(struct worker_api_request *r)
 {
-    struct wa_info *in = r->op;
+    struct worker_api_info *in = r->op;
     r->pending++;
     struct meta *m = route_read_meta(r->w->route, r->loop, in->bucket, r->up.key, r->up.key_len,
-                                     r->t.ufs_path, r->t.ufs_path_len, wa_info_head_cb, r);
+                                     r->t.ufs_path, r->t.ufs_path_len, worker_api_info_head_cb, r);
     if (m)
-        wa_info_head_cb(r, UFS_OK, m);
+        worker_api_info_head_cb(r, UFS_OK, m);
 }
 
-static void wa_info_head_cb(void *arg, enum ufs_status st, struct meta *m)
+static void worker_api_info_head_cb(void *arg, enum ufs_status st, struct meta *m)
 {
-    struct wa_request *r = arg;
+    struct worker_api_request *r = arg;
     r->pending--;
     if (!r->x) {
         meta_unref(m);
-        wa_request_release_if_done(r);
+        worker_api_request_release_if_done(r);
         return;
     }
-    struct wa_info *in = r->op;
+    struct worker_api_info *in = r->op;
     if (st == UFS_OK && m) {
-        wa_info_respond_self(r, m);
+        worker_api_info_respond_self(r, m);
         meta_unref(m);
         return;
     }
     meta_unref(m);
     if (st != UFS_NO_SUCH_KEY) {
-        wa_respond_ufs_error(r, st == UFS_OK ? UFS_ERROR : st, "the path");
+        worker_api_respond_ufs_error(r, st == UFS_OK ? UFS_ERROR : st, "the path");
         return;
     }
-    if (in->phase == WA_INFO_HEAD) {
+    if (in->phase == WORKER_API_INFO_HEAD) {
         /* No such object: a directory if anything is under P/. */
-        in->phase = WA_INFO_DIR_CHECK;
-        wa_info_list(r, 1, NULL);
+        in->phase = WORKER_API_INFO_DIR_CHECK;
+        worker_api_info_list(r, 1, NULL);
         return;
     }
-    wa_respond_message(r, 404, "the path does not exist");
+    worker_api_respond_message(r, 404, "the path does not exist");
 }
 
 /* E1: the listing is complete. */
-static void wa_files_done(struct wa_request *r)
+static void worker_api_files_done(struct worker_api_request *r)
 {
-    struct wa_info *in = r->op;
+    struct worker_api_info *in = r->op;
     if (in->count == 0) {
         if (in->seen_any || r->up.key_len == 0) {
             static const char empty[] = "[]";
-            wa_respond(r, 200, WA_CONTENT_TYPE_JSON, empty, sizeof(empty) - 1);
+            worker_api_respond(r, 200, WORKER_API_CONTENT_TYPE_JSON, empty, sizeof(empty) - 1);
         } else if (r->up.key[r->up.key_len - 1] == '/') {
-            wa_respond_message(r, 404, "the path does not exist");
+            worker_api_respond_message(r, 404, "the path does not exist");
         } else {
             /* Nothing under P/: Alluxio lists a file as itself. */
-            in->phase = WA_FILES_HEAD;
-            wa_info_head(r);
+            in->phase = WORKER_API_FILES_HEAD;
+            worker_api_info_head(r);
         }
         return;
     }
     if (buf_append_char(&in->body, ']') != 0) {
-        wa_respond_message(r, 500, "the directory is too large to list here");
+        worker_api_respond_message(r, 500, "the directory is too large to list here");
         return;
     }
-    wa_info_respond_body(r);
+    worker_api_info_respond_body(r);
 }
 
-static void wa_info_list_cb(void *arg, struct ufs_reply *reply)
+static void worker_api_info_list_cb(void *arg, struct ufs_reply *reply)
 {
-    struct wa_request *r = arg;
+    struct worker_api_request *r = arg;
     r->pending--;
     if (!r->x) {
         ufs_reply_free(reply);
-        wa_request_release_if_done(r);
+        worker_api_request_release_if_done(r);
         return;
     }
-    struct wa_info *in = r->op;
+    struct worker_api_info *in = r->op;
     enum ufs_status st = reply ? reply->status : UFS_ERROR;
     struct s3_list_result res;
     memset(&res, 0, sizeof(res));
@@ -256,31 +256,31 @@ static void wa_info_list_cb(void *arg, struct ufs_reply *reply)
         st = UFS_ERROR;
     ufs_reply_free(reply);
     if (st != UFS_OK) {
-        wa_respond_ufs_error(r, st, "the directory");
+        worker_api_respond_ufs_error(r, st, "the directory");
         return;
     }
-    if (in->phase == WA_INFO_DIR_CHECK) {
+    if (in->phase == WORKER_API_INFO_DIR_CHECK) {
         bool any = res.count > 0;
         s3_list_result_free(&res);
         if (any || r->up.key_len == 0)
-            wa_info_respond_self(r, NULL);
+            worker_api_info_respond_self(r, NULL);
         else
-            wa_respond_message(r, 404, "the path does not exist");
+            worker_api_respond_message(r, 404, "the path does not exist");
         return;
     }
-    int rc = wa_files_append(r, &res);
+    int rc = worker_api_files_append(r, &res);
     const char *problem = rc ? "the directory is too large to list here" : NULL;
     if (!rc && res.truncated) {
         if (!res.next_token || !res.next_token[0])
             problem = "the UFS cut the listing short without a continuation token";
         else if (in->token && strcmp(in->token, res.next_token) == 0)
             problem = "the UFS repeated a continuation token";
-        else if (++in->pages >= WA_FILES_MAX_PAGES)
+        else if (++in->pages >= WORKER_API_FILES_MAX_PAGES)
             problem = "the directory is too large to list here";
     }
     if (problem) {
         s3_list_result_free(&res);
-        wa_respond_message(r, 500, problem);
+        worker_api_respond_message(r, 500, problem);
         return;
     }
     if (res.truncated) {
@@ -288,26 +288,26 @@ static void wa_info_list_cb(void *arg, struct ufs_reply *reply)
         in->token = res.next_token;
         res.next_token = NULL;
         s3_list_result_free(&res);
-        wa_info_list(r, LIST_MAX_KEYS_DEFAULT, "/");
+        worker_api_info_list(r, LIST_MAX_KEYS_DEFAULT, "/");
         return;
     }
     s3_list_result_free(&res);
-    wa_files_done(r);
+    worker_api_files_done(r);
 }
 
 /* --- entry points ------------------------------------------------------------------------- */
 
-static struct wa_info *wa_info_start(struct wa_request *r, size_t body_max)
+static struct worker_api_info *worker_api_info_start(struct worker_api_request *r, size_t body_max)
 {
-    if (!wa_request_ufs_path(r))
+    if (!worker_api_request_ufs_path(r))
         return NULL;
-    struct wa_info *in = calloc(1, sizeof(*in));
+    struct worker_api_info *in = calloc(1, sizeof(*in));
     if (!in) {
-        wa_respond_message(r, 500, "out of memory");
+        worker_api_respond_message(r, 500, "out of memory");
         return NULL;
     }
     r->op = in;
-    r->op_free = wa_info_free;
+    r->op_free = worker_api_info_free;
     buf_init(&in->body, body_max);
     in->bucket = strndup(r->up.bucket, r->up.bucket_len);
     /* The listed prefix: "" for the bucket root, P's key ending in exactly one more '/'. */
@@ -321,31 +321,31 @@ static struct wa_info *wa_info_start(struct wa_request *r, size_t body_max)
         in->prefix[in->prefix_len] = '\0';
     }
     if (!in->bucket || !in->prefix) {
-        wa_respond_message(r, 500, "out of memory");
+        worker_api_respond_message(r, 500, "out of memory");
         return NULL;
     }
     return in;
 }
 
-void wa_info(struct wa_request *r)
+void worker_api_info(struct worker_api_request *r)
 {
-    struct wa_info *in = wa_info_start(r, WA_JSON_SMALL_MAX);
+    struct worker_api_info *in = worker_api_info_start(r, WORKER_API_JSON_SMALL_MAX);
     if (!in)
         return;
     if (r->up.key_len == 0 || r->up.key[r->up.key_len - 1] == '/') {
-        in->phase = WA_INFO_DIR_CHECK;
-        wa_info_list(r, 1, NULL);
+        in->phase = WORKER_API_INFO_DIR_CHECK;
+        worker_api_info_list(r, 1, NULL);
     } else {
-        in->phase = WA_INFO_HEAD;
-        wa_info_head(r);
+        in->phase = WORKER_API_INFO_HEAD;
+        worker_api_info_head(r);
     }
 }
 
-void wa_files(struct wa_request *r)
+void worker_api_files(struct worker_api_request *r)
 {
-    struct wa_info *in = wa_info_start(r, WA_FILES_BODY_MAX);
+    struct worker_api_info *in = worker_api_info_start(r, WORKER_API_FILES_BODY_MAX);
     if (!in)
         return;
-    in->phase = WA_FILES_LIST;
-    wa_info_list(r, LIST_MAX_KEYS_DEFAULT, "/");
+    in->phase = WORKER_API_FILES_LIST;
+    worker_api_info_list(r, LIST_MAX_KEYS_DEFAULT, "/");
 }

@@ -4,7 +4,7 @@
  *
  * A request lives from worker_api_handle until its exchange is over (answered, or the client
  * went away: x is then NULL) and no callback of it is still to come (pending == 0); whichever
- * of the two happens last frees it (wa_request_release_if_done). Loop thread only.
+ * of the two happens last frees it (worker_api_request_release_if_done). Loop thread only.
  */
 #ifndef SERVER_WORKER_API_INTERNAL_H
 #define SERVER_WORKER_API_INTERNAL_H
@@ -20,71 +20,74 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WA_WINDOW_MAX        64          /* pages in flight per read, whatever the config says */
-#define WA_PATH_IDS_MAX      4096        /* path id -> path entries remembered for E3c */
-#define WA_JSON_SMALL_MAX    (64 * 1024) /* one JSON object answered (info, node, load) */
-#define WA_CONTENT_TYPE_JSON "Content-Type: application/json\r\n"
-#define WA_SERVER_HEADER     "Server: alluxio-s3-proxy\r\n"
+#define WORKER_API_WINDOW_MAX        64   /* pages in flight per read, whatever the config says */
+#define WORKER_API_PATH_IDS_MAX      4096 /* path id -> path entries remembered for E3c */
+#define WORKER_API_JSON_SMALL_MAX    (64 * 1024) /* one JSON object answered (info, node, load) */
+#define WORKER_API_CONTENT_TYPE_JSON "Content-Type: application/json\r\n"
+#define WORKER_API_SERVER_HEADER     "Server: alluxio-s3-proxy\r\n"
 
-struct wa_loads;
+struct worker_api_loads;
 
 struct worker_api {
     struct route *route;
     struct ufs *ufs;
     struct meta_cache *meta_cache; /* may be NULL */
     uint64_t page_size;
-    unsigned window; /* 1..WA_WINDOW_MAX */
+    unsigned window; /* 1..WORKER_API_WINDOW_MAX */
     struct cluster *cluster;
     char *self_host;
     uint16_t self_port;
-    struct wa_path_ids *ids;
-    struct wa_loads *loads;
+    struct worker_api_path_ids *ids;
+    struct worker_api_loads *loads;
 };
 
-struct wa_request {
+struct worker_api_request {
     struct worker_api *w;
     struct http_exchange *x; /* NULL once the exchange is over */
     struct loop *loop;
     unsigned pending; /* callbacks of this request still to come */
-    struct wa_target t;
-    struct wa_ufs_path up; /* t.ufs_path split, once checked (wa_request_ufs_path) */
-    void *op;              /* the endpoint's state, freed by op_free with the request */
-    void (*op_free)(struct wa_request *r);
+    struct worker_api_target t;
+    struct worker_api_ufs_path
+        up;   /* t.ufs_path split, once checked (worker_api_request_ufs_path) */
+    void *op; /* the endpoint's state, freed by op_free with the request */
+    void (*op_free)(struct worker_api_request *r);
 };
 
 /* The on_abort of every exchange: x is gone; r goes once no callback is to come. */
-void wa_on_abort(struct http_exchange *x);
+void worker_api_on_abort(struct http_exchange *x);
 
 /* Free r when its exchange is over and no callback is to come. */
-void wa_request_release_if_done(struct wa_request *r);
+void worker_api_request_release_if_done(struct worker_api_request *r);
 
 /* Answer with a whole body (copied) and end the exchange; r may be freed by this call. */
-void wa_respond(struct wa_request *r, int status, const char *headers, const char *body,
-                size_t len);
+void worker_api_respond(struct worker_api_request *r, int status, const char *headers,
+                        const char *body, size_t len);
 /* {"message": msg} */
-void wa_respond_message(struct wa_request *r, int status, const char *msg);
+void worker_api_respond_message(struct worker_api_request *r, int status, const char *msg);
 /* The status section 3.6 recommends for a UFS failure, and the answer with it. */
-int wa_status_for_ufs(enum ufs_status st);
-void wa_respond_ufs_error(struct wa_request *r, enum ufs_status st, const char *what);
+int worker_api_status_for_ufs(enum ufs_status st);
+void worker_api_respond_ufs_error(struct worker_api_request *r, enum ufs_status st,
+                                  const char *what);
 
 /* Check r->t.ufs_path against the UFS scheme and split it into r->up; on failure answer 400
  * (r may be gone) and return false. */
-bool wa_request_ufs_path(struct wa_request *r);
+bool worker_api_request_ufs_path(struct worker_api_request *r);
 
 /* Remember path under its path id, for E3c requests that carry none. */
-void wa_remember_path(struct worker_api *w, const char *path, size_t len);
+void worker_api_remember_path(struct worker_api *w, const char *path, size_t len);
 
 /* The object changed or vanished under a read: forget its metadata and pages. */
-void wa_forget_object(struct worker_api *w, const char *path, size_t path_len);
+void worker_api_forget_object(struct worker_api *w, const char *path, size_t path_len);
 
 /* Endpoints. */
-void wa_read(struct wa_request *r);  /* read.c: E3/E3b/E3c, E5, E6 */
-void wa_info(struct wa_request *r);  /* info.c: E2 */
-void wa_files(struct wa_request *r); /* info.c: E1 */
-void wa_load(struct wa_request *r);  /* load.c: E9-E11 */
+void worker_api_read(struct worker_api_request *r);  /* read.c: E3/E3b/E3c, E5, E6 */
+void worker_api_info(struct worker_api_request *r);  /* info.c: E2 */
+void worker_api_files(struct worker_api_request *r); /* info.c: E1 */
+void worker_api_load(struct worker_api_request *r);  /* load.c: E9-E11 */
 
 /* load.c: the job table shared by every loop. */
-struct wa_loads *wa_loads_create(void);
-void wa_loads_destroy(struct wa_loads *l);
+struct worker_api_loads *worker_api_loads_create(void);
+void worker_api_loads_destroy(struct worker_api_loads *l);
+void worker_api_loads_stop_all(struct worker_api_loads *l);
 
 #endif

@@ -5,13 +5,13 @@
  * are served from this worker.
  *
  * A job is a record in one table shared by every loop (a mutex; jobs keyed by their path, the
- * finished ones kept for progress queries, WA_LOAD_JOBS_MAX at most, the oldest finished one
- * dropped first), and a run: the engine, owned by the loop that took the submit, which drives
+ * finished ones kept for progress queries, WORKER_API_LOAD_JOBS_MAX at most, the oldest finished
+ * one dropped first), and a run: the engine, owned by the loop that took the submit, which drives
  * it from route and UFS callbacks alone (nothing blocks). The run asks for P's metadata first:
  * an object is loaded alone; otherwise everything under P + "/" (the whole bucket for a bucket
  * root) is listed without a delimiter, one page of at most 1000 keys at a time, and each
- * object's metadata and then pages are asked for with at most WA_LOAD_PAGES_IN_FLIGHT pages in
- * flight per job. Memory per job: one list page and the files with pages in flight.
+ * object's metadata and then pages are asked for with at most WORKER_API_LOAD_PAGES_IN_FLIGHT pages
+ * in flight per job. Memory per job: one list page and the files with pages in flight.
  *
  * States: RUNNING until the run ends; then SUCCEEDED (every file loaded), FAILED (a file or the
  * listing failed, or P does not exist), or STOPPED (stop was asked: the job shows STOPPED at
@@ -34,48 +34,50 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define WA_LOAD_JOBS_MAX        256     /* jobs remembered, running or finished */
-#define WA_LOAD_PAGES_IN_FLIGHT 8       /* page reads in flight per job */
-#define WA_LOAD_LIST_PAGES_MAX  1000000 /* list pages followed by one job (10^9 keys) */
-#define WA_LOAD_MESSAGE_MAX     256
-#define WA_LOAD_STEPS_PER_TURN  256 /* pages found cached in one go before the run yields */
+#define WORKER_API_LOAD_JOBS_MAX        256     /* jobs remembered, running or finished */
+#define WORKER_API_LOAD_PAGES_IN_FLIGHT 8       /* page reads in flight per job */
+#define WORKER_API_LOAD_LIST_PAGES_MAX  1000000 /* list pages followed by one job (10^9 keys) */
+#define WORKER_API_LOAD_MESSAGE_MAX     256
+#define WORKER_API_LOAD_STEPS_PER_TURN  256 /* pages found cached in one go before the run yields  \
+                                             */
 
-enum wa_load_state {
-    WA_LOAD_RUNNING,   /* its run is going */
-    WA_LOAD_SUCCEEDED, /* every file under the path was loaded */
-    WA_LOAD_FAILED,    /* something could not be loaded (see message) */
-    WA_LOAD_STOPPED,   /* stopped on request */
+enum worker_api_load_state {
+    WORKER_API_LOAD_RUNNING,   /* its run is going */
+    WORKER_API_LOAD_SUCCEEDED, /* every file under the path was loaded */
+    WORKER_API_LOAD_FAILED,    /* something could not be loaded (see message) */
+    WORKER_API_LOAD_STOPPED,   /* stopped on request */
 };
 
-static const char *const wa_load_state_names[] = {"RUNNING", "SUCCEEDED", "FAILED", "STOPPED"};
+static const char *const worker_api_load_state_names[] = {"RUNNING", "SUCCEEDED", "FAILED",
+                                                          "STOPPED"};
 
 /* A job as the table knows it. Every field but stop is read and written under the table lock. */
-struct wa_load_job {
+struct worker_api_load_job {
     unsigned refs; /* the table's and the run's */
     char *path;
     size_t path_len;
     char id[37];
-    enum wa_load_state state;
+    enum worker_api_load_state state;
     atomic_bool stop;
     uint64_t seq; /* submit order */
     uint64_t files_done, files_failed, pages_failed, bytes_loaded;
-    char message[WA_LOAD_MESSAGE_MAX]; /* why it failed; "" otherwise */
+    char message[WORKER_API_LOAD_MESSAGE_MAX]; /* why it failed; "" otherwise */
 };
 
-struct wa_load_run;
+struct worker_api_load_run;
 
-struct wa_loads {
+struct worker_api_loads {
     pthread_mutex_t lock;
-    struct wa_load_job *jobs[WA_LOAD_JOBS_MAX];
+    struct worker_api_load_job *jobs[WORKER_API_LOAD_JOBS_MAX];
     size_t count;
     uint64_t seq;
-    struct wa_load_run *runs; /* every run not finished, on any loop */
+    struct worker_api_load_run *runs; /* every run not finished, on any loop */
 };
 
 /* One object being loaded. */
-struct wa_load_file {
-    struct wa_load_file *prev, *next; /* the run's live files */
-    struct wa_load_run *run;
+struct worker_api_load_file {
+    struct worker_api_load_file *prev, *next; /* the run's live files */
+    struct worker_api_load_run *run;
     char *path; /* full UFS path */
     size_t path_len;
     const char *key; /* into path */
@@ -87,11 +89,11 @@ struct wa_load_file {
 };
 
 /* The engine of one job; loop-owned. */
-struct wa_load_run {
-    struct wa_load_run *prev, *next; /* in wa_loads.runs */
+struct worker_api_load_run {
+    struct worker_api_load_run *prev, *next; /* in worker_api_loads.runs */
     struct worker_api *w;
     struct loop *loop;
-    struct wa_load_job *job;
+    struct worker_api_load_job *job;
     char *bucket;
     char *prefix; /* listed prefix: "" for a bucket root, else ending in '/' */
     size_t prefix_len;
@@ -103,25 +105,25 @@ struct wa_load_run {
     bool saw_any;   /* anything found under the path */
     struct s3_list_result page;
     size_t next_entry;
-    struct wa_load_file *cur; /* the file whose pages are asked for next */
-    struct wa_load_file *files;
+    struct worker_api_load_file *cur; /* the file whose pages are asked for next */
+    struct worker_api_load_file *files;
     unsigned in_flight;       /* route calls (metadata, pages) and the yield timer to come back */
     unsigned pages_in_flight; /* of which page reads */
     struct loop_timer yield;  /* resumes a run that found many pages cached in one turn */
-    char error[WA_LOAD_MESSAGE_MAX];
+    char error[WORKER_API_LOAD_MESSAGE_MAX];
 };
 
 /* --- the table ---------------------------------------------------------------------------- */
 
-struct wa_loads *wa_loads_create(void)
+struct worker_api_loads *worker_api_loads_create(void)
 {
-    struct wa_loads *l = calloc(1, sizeof(*l));
+    struct worker_api_loads *l = calloc(1, sizeof(*l));
     if (l)
         pthread_mutex_init(&l->lock, NULL);
     return l;
 }
 
-static void wa_load_job_unref_locked(struct wa_load_job *j)
+static void worker_api_load_job_unref_locked(struct worker_api_load_job *j)
 {
     if (--j->refs == 0) {
         free(j->path);
@@ -129,30 +131,44 @@ static void wa_load_job_unref_locked(struct wa_load_job *j)
     }
 }
 
-static void wa_load_run_free(struct wa_load_run *run);
+static void worker_api_load_run_free(struct worker_api_load_run *run);
 
-void wa_loads_destroy(struct wa_loads *l)
+void worker_api_loads_destroy(struct worker_api_loads *l)
 {
     if (!l)
         return;
     /* Loops are gone: runs still listed will never hear back; free what they hold. */
     while (l->runs) {
-        struct wa_load_run *run = l->runs;
+        struct worker_api_load_run *run = l->runs;
         l->runs = run->next;
-        wa_load_job_unref_locked(run->job);
-        wa_load_run_free(run);
+        worker_api_load_job_unref_locked(run->job);
+        worker_api_load_run_free(run);
     }
     for (size_t i = 0; i < l->count; i++)
-        wa_load_job_unref_locked(l->jobs[i]);
+        worker_api_load_job_unref_locked(l->jobs[i]);
     pthread_mutex_destroy(&l->lock);
     free(l);
 }
 
-static struct wa_load_job *wa_load_find_locked(struct wa_loads *l, const char *path, size_t len,
-                                               size_t *index)
+void worker_api_loads_stop_all(struct worker_api_loads *l)
+{
+    pthread_mutex_lock(&l->lock);
+    for (size_t i = 0; i < l->count; i++) {
+        struct worker_api_load_job *j = l->jobs[i];
+        if (j->state != WORKER_API_LOAD_RUNNING)
+            continue;
+        atomic_store(&j->stop, true);
+        j->state = WORKER_API_LOAD_STOPPED;
+        snprintf(j->message, sizeof(j->message), "the worker is shutting down");
+    }
+    pthread_mutex_unlock(&l->lock);
+}
+
+static struct worker_api_load_job *
+worker_api_load_find_locked(struct worker_api_loads *l, const char *path, size_t len, size_t *index)
 {
     for (size_t i = 0; i < l->count; i++) {
-        struct wa_load_job *j = l->jobs[i];
+        struct worker_api_load_job *j = l->jobs[i];
         if (j->path_len == len && memcmp(j->path, path, len) == 0) {
             if (index)
                 *index = i;
@@ -162,30 +178,30 @@ static struct wa_load_job *wa_load_find_locked(struct wa_loads *l, const char *p
     return NULL;
 }
 
-static void wa_load_remove_locked(struct wa_loads *l, size_t i)
+static void worker_api_load_remove_locked(struct worker_api_loads *l, size_t i)
 {
-    wa_load_job_unref_locked(l->jobs[i]);
+    worker_api_load_job_unref_locked(l->jobs[i]);
     l->jobs[i] = l->jobs[--l->count];
 }
 
 /* Room for one more job: drop the oldest finished one when full. false when all run. */
-static bool wa_load_make_room_locked(struct wa_loads *l)
+static bool worker_api_load_make_room_locked(struct worker_api_loads *l)
 {
-    if (l->count < WA_LOAD_JOBS_MAX)
+    if (l->count < WORKER_API_LOAD_JOBS_MAX)
         return true;
     size_t oldest = SIZE_MAX;
     for (size_t i = 0; i < l->count; i++) {
-        if (l->jobs[i]->state != WA_LOAD_RUNNING &&
+        if (l->jobs[i]->state != WORKER_API_LOAD_RUNNING &&
             (oldest == SIZE_MAX || l->jobs[i]->seq < l->jobs[oldest]->seq))
             oldest = i;
     }
     if (oldest == SIZE_MAX)
         return false;
-    wa_load_remove_locked(l, oldest);
+    worker_api_load_remove_locked(l, oldest);
     return true;
 }
 
-static void wa_load_new_id(char out[37])
+static void worker_api_load_new_id(char out[37])
 {
     uint8_t b[16];
     if (getrandom(b, sizeof(b), GRND_NONBLOCK) != sizeof(b)) {
@@ -203,10 +219,10 @@ static void wa_load_new_id(char out[37])
 
 /* --- the run ------------------------------------------------------------------------------ */
 
-static void wa_load_run_free(struct wa_load_run *run)
+static void worker_api_load_run_free(struct worker_api_load_run *run)
 {
     while (run->files) {
-        struct wa_load_file *f = run->files;
+        struct worker_api_load_file *f = run->files;
         run->files = f->next;
         meta_unref(f->meta);
         free(f->path);
@@ -219,40 +235,40 @@ static void wa_load_run_free(struct wa_load_run *run)
     free(run);
 }
 
-static void wa_load_count(struct wa_load_run *run, uint64_t bytes, bool page_failed)
+static void worker_api_load_count(struct worker_api_load_run *run, uint64_t bytes, bool page_failed)
 {
-    struct wa_loads *l = run->w->loads;
+    struct worker_api_loads *l = run->w->loads;
     pthread_mutex_lock(&l->lock);
     run->job->bytes_loaded += bytes;
     run->job->pages_failed += page_failed;
     pthread_mutex_unlock(&l->lock);
 }
 
-static void wa_load_fail(struct wa_load_run *run, const char *fmt, const char *what)
+static void worker_api_load_fail(struct worker_api_load_run *run, const char *fmt, const char *what)
 {
     if (!run->error[0])
         snprintf(run->error, sizeof(run->error), fmt, what);
 }
 
 /* The run is over: settle the job's state and free the run. */
-static void wa_load_finish(struct wa_load_run *run)
+static void worker_api_load_finish(struct worker_api_load_run *run)
 {
-    struct wa_loads *l = run->w->loads;
+    struct worker_api_loads *l = run->w->loads;
     bool root = run->root;
     pthread_mutex_lock(&l->lock);
-    struct wa_load_job *j = run->job;
-    if (j->state == WA_LOAD_RUNNING) {
+    struct worker_api_load_job *j = run->job;
+    if (j->state == WORKER_API_LOAD_RUNNING) {
         if (atomic_load(&j->stop)) {
-            j->state = WA_LOAD_STOPPED;
+            j->state = WORKER_API_LOAD_STOPPED;
         } else if (run->error[0] || j->files_failed) {
-            j->state = WA_LOAD_FAILED;
+            j->state = WORKER_API_LOAD_FAILED;
             snprintf(j->message, sizeof(j->message), "%s",
                      run->error[0] ? run->error : "some files could not be loaded");
         } else if (!run->saw_any && !root) {
-            j->state = WA_LOAD_FAILED;
+            j->state = WORKER_API_LOAD_FAILED;
             snprintf(j->message, sizeof(j->message), "the path does not exist");
         } else {
-            j->state = WA_LOAD_SUCCEEDED;
+            j->state = WORKER_API_LOAD_SUCCEEDED;
         }
     }
     if (run->prev)
@@ -261,18 +277,18 @@ static void wa_load_finish(struct wa_load_run *run)
         l->runs = run->next;
     if (run->next)
         run->next->prev = run->prev;
-    wa_load_job_unref_locked(j);
+    worker_api_load_job_unref_locked(j);
     pthread_mutex_unlock(&l->lock);
-    wa_load_run_free(run);
+    worker_api_load_run_free(run);
 }
 
 /* One reference of f less; at zero the file is done (loaded, or failed). */
-static void wa_load_file_release(struct wa_load_file *f)
+static void worker_api_load_file_release(struct worker_api_load_file *f)
 {
     if (--f->refs)
         return;
-    struct wa_load_run *run = f->run;
-    struct wa_loads *l = run->w->loads;
+    struct worker_api_load_run *run = f->run;
+    struct worker_api_loads *l = run->w->loads;
     pthread_mutex_lock(&l->lock);
     if (f->failed)
         run->job->files_failed++;
@@ -290,65 +306,69 @@ static void wa_load_file_release(struct wa_load_file *f)
     free(f);
 }
 
-static void wa_load_page_done(struct wa_load_file *f, enum ufs_status st, struct page *page)
+static void worker_api_load_page_done(struct worker_api_load_file *f, enum ufs_status st,
+                                      struct page *page)
 {
-    struct wa_load_run *run = f->run;
+    struct worker_api_load_run *run = f->run;
     if (st == UFS_OK && page) {
-        wa_load_count(run, page->len, false);
+        worker_api_load_count(run, page->len, false);
     } else {
         if (st == UFS_CHANGED || st == UFS_NO_SUCH_KEY)
-            wa_forget_object(run->w, f->path, f->path_len);
+            worker_api_forget_object(run->w, f->path, f->path_len);
         f->failed = true;
-        wa_load_count(run, 0, true);
+        worker_api_load_count(run, 0, true);
     }
     page_unref(page);
-    wa_load_file_release(f);
+    worker_api_load_file_release(f);
 }
 
-static void wa_load_pump(struct wa_load_run *run);
+static void worker_api_load_pump(struct worker_api_load_run *run);
 
-static void wa_load_page_cb(void *arg, uint64_t index, enum ufs_status st, struct page *page)
+static void worker_api_load_page_cb(void *arg, uint64_t index, enum ufs_status st,
+                                    struct page *page)
 {
     (void)index;
-    struct wa_load_file *f = arg;
-    struct wa_load_run *run = f->run;
+    struct worker_api_load_file *f = arg;
+    struct worker_api_load_run *run = f->run;
     run->in_flight--;
     run->pages_in_flight--;
-    wa_load_page_done(f, st, page);
-    wa_load_pump(run);
+    worker_api_load_page_done(f, st, page);
+    worker_api_load_pump(run);
 }
 
-static void wa_load_file_meta(struct wa_load_file *f, enum ufs_status st, struct meta *m)
+static void worker_api_load_file_meta(struct worker_api_load_file *f, enum ufs_status st,
+                                      struct meta *m)
 {
-    struct wa_load_run *run = f->run;
+    struct worker_api_load_run *run = f->run;
     if (st == UFS_OK && m) {
         f->meta = m;
         f->pages = pages_count(m->size, run->w->page_size);
-        wa_remember_path(run->w, f->path, f->path_len);
+        worker_api_remember_path(run->w, f->path, f->path_len);
         return;
     }
     meta_unref(m);
     f->failed = true;
     if (run->cur == f)
         run->cur = NULL;
-    wa_load_file_release(f);
+    worker_api_load_file_release(f);
 }
 
-static void wa_load_meta_cb(void *arg, enum ufs_status st, struct meta *m)
+static void worker_api_load_meta_cb(void *arg, enum ufs_status st, struct meta *m)
 {
-    struct wa_load_file *f = arg;
-    struct wa_load_run *run = f->run;
+    struct worker_api_load_file *f = arg;
+    struct worker_api_load_run *run = f->run;
     run->in_flight--;
-    wa_load_file_meta(f, st, m);
-    wa_load_pump(run);
+    worker_api_load_file_meta(f, st, m);
+    worker_api_load_pump(run);
 }
 
 /* A file for key (len bytes) of the run's bucket, as the current file. */
-static struct wa_load_file *wa_load_file_new(struct wa_load_run *run, const char *key, size_t len)
+static struct worker_api_load_file *worker_api_load_file_new(struct worker_api_load_run *run,
+                                                             const char *key, size_t len)
 {
-    struct wa_load_file *f = calloc(1, sizeof(*f));
+    struct worker_api_load_file *f = calloc(1, sizeof(*f));
     struct buf path;
-    buf_init(&path, WA_PATH_MAX_BYTES * 2);
+    buf_init(&path, WORKER_API_PATH_MAX_BYTES * 2);
     if (!f || buf_appendf(&path, "%s://%s/", run->w->ufs->scheme, run->bucket) != 0 ||
         buf_append(&path, key, len) != 0) {
         buf_free(&path);
@@ -375,20 +395,21 @@ static struct wa_load_file *wa_load_file_new(struct wa_load_run *run, const char
 }
 
 /* Ask for f's metadata (f is the current file). */
-static void wa_load_file_start(struct wa_load_run *run, struct wa_load_file *f)
+static void worker_api_load_file_start(struct worker_api_load_run *run,
+                                       struct worker_api_load_file *f)
 {
     run->in_flight++;
     struct meta *m = route_read_meta(run->w->route, run->loop, run->bucket, f->key, f->key_len,
-                                     f->path, f->path_len, wa_load_meta_cb, f);
+                                     f->path, f->path_len, worker_api_load_meta_cb, f);
     if (m) {
         run->in_flight--;
-        wa_load_file_meta(f, UFS_OK, m);
+        worker_api_load_file_meta(f, UFS_OK, m);
     }
 }
 
-static void wa_load_list_cb(void *arg, struct ufs_reply *reply);
+static void worker_api_load_list_cb(void *arg, struct ufs_reply *reply);
 
-static void wa_load_list(struct wa_load_run *run)
+static void worker_api_load_list(struct worker_api_load_run *run)
 {
     struct ufs_list_params p = {
         .version = 2,
@@ -399,12 +420,12 @@ static void wa_load_list(struct wa_load_run *run)
     };
     run->listing = true;
     struct ufs *u = run->w->ufs;
-    u->ops->list_objects(u, run->loop, run->bucket, "", &p, wa_load_list_cb, run);
+    u->ops->list_objects(u, run->loop, run->bucket, "", &p, worker_api_load_list_cb, run);
 }
 
-static void wa_load_list_cb(void *arg, struct ufs_reply *reply)
+static void worker_api_load_list_cb(void *arg, struct ufs_reply *reply)
 {
-    struct wa_load_run *run = arg;
+    struct worker_api_load_run *run = arg;
     run->listing = false;
     enum ufs_status st = reply ? reply->status : UFS_ERROR;
     struct s3_list_result res;
@@ -414,7 +435,7 @@ static void wa_load_list_cb(void *arg, struct ufs_reply *reply)
         st = UFS_ERROR;
     ufs_reply_free(reply);
     if (st != UFS_OK) {
-        wa_load_fail(run, "listing the path failed (%s)", ufs_status_name(st));
+        worker_api_load_fail(run, "listing the path failed (%s)", ufs_status_name(st));
         run->list_done = true;
     } else {
         s3_list_result_free(&run->page);
@@ -423,9 +444,9 @@ static void wa_load_list_cb(void *arg, struct ufs_reply *reply)
         run->saw_any |= res.count > 0;
         bool more = res.truncated && res.next_token && res.next_token[0] &&
                     !(run->token && strcmp(run->token, res.next_token) == 0) &&
-                    ++run->list_pages < WA_LOAD_LIST_PAGES_MAX;
+                    ++run->list_pages < WORKER_API_LOAD_LIST_PAGES_MAX;
         if (res.truncated && !more)
-            wa_load_fail(run, "%s", "the UFS listing could not be followed to its end");
+            worker_api_load_fail(run, "%s", "the UFS listing could not be followed to its end");
         if (more) {
             free(run->token);
             run->token = run->page.next_token;
@@ -434,28 +455,28 @@ static void wa_load_list_cb(void *arg, struct ufs_reply *reply)
             run->list_done = true;
         }
     }
-    wa_load_pump(run);
+    worker_api_load_pump(run);
 }
 
 /* Drive the run as far as it can go now; finish it when nothing is left. */
-static void wa_load_pump(struct wa_load_run *run)
+static void worker_api_load_pump(struct worker_api_load_run *run)
 {
     struct worker_api *w = run->w;
     bool stop = atomic_load(&run->job->stop);
     unsigned steps = 0;
     while (!stop) {
-        if (++steps > WA_LOAD_STEPS_PER_TURN) {
+        if (++steps > WORKER_API_LOAD_STEPS_PER_TURN) {
             /* Everything was cached so far: let the loop serve others before going on (a
              * timer, not loop_defer, whose calls run before the loop looks at I/O again). */
             run->in_flight++;
             loop_timer_arm(run->loop, &run->yield, 0);
             return;
         }
-        struct wa_load_file *f = run->cur;
+        struct worker_api_load_file *f = run->cur;
         if (f && !f->meta)
             break; /* its metadata is on the way */
         if (f && f->next_page < f->pages) {
-            if (run->pages_in_flight >= WA_LOAD_PAGES_IN_FLIGHT)
+            if (run->pages_in_flight >= WORKER_API_LOAD_PAGES_IN_FLIGHT)
                 break;
             struct route_object o = {
                 .bucket = run->bucket,
@@ -471,18 +492,19 @@ static void wa_load_pump(struct wa_load_run *run)
             f->refs++;
             run->in_flight++;
             run->pages_in_flight++;
-            struct page *page = route_read_page(w->route, run->loop, &o, index, wa_load_page_cb, f);
+            struct page *page =
+                route_read_page(w->route, run->loop, &o, index, worker_api_load_page_cb, f);
             if (page) {
                 run->in_flight--;
                 run->pages_in_flight--;
-                wa_load_page_done(f, UFS_OK, page);
+                worker_api_load_page_done(f, UFS_OK, page);
             }
             continue;
         }
         if (f) {
             /* Every page asked for: the file finishes with its last page. */
             run->cur = NULL;
-            wa_load_file_release(f);
+            worker_api_load_file_release(f);
             continue;
         }
         if (run->next_entry < run->page.count) {
@@ -490,50 +512,50 @@ static void wa_load_pump(struct wa_load_run *run)
             /* Directory markers ("dir/", empty) and prefixes have no pages of their own. */
             if (e->is_prefix || (e->len && e->name[e->len - 1] == '/' && e->size == 0))
                 continue;
-            f = wa_load_file_new(run, e->name, e->len);
+            f = worker_api_load_file_new(run, e->name, e->len);
             if (!f) {
-                wa_load_fail(run, "%s", "out of memory");
+                worker_api_load_fail(run, "%s", "out of memory");
                 stop = true;
                 break;
             }
-            wa_load_file_start(run, f);
+            worker_api_load_file_start(run, f);
             continue;
         }
         if (!run->list_done && !run->listing)
-            wa_load_list(run);
+            worker_api_load_list(run);
         break;
     }
     bool idle = run->in_flight == 0 && !run->listing;
     bool drained = !run->cur && run->next_entry >= run->page.count && run->list_done;
     if (idle && (stop || drained)) {
         if (run->cur) {
-            struct wa_load_file *f = run->cur;
+            struct worker_api_load_file *f = run->cur;
             run->cur = NULL;
             f->failed = f->failed || f->next_page < f->pages || !f->meta;
-            wa_load_file_release(f);
+            worker_api_load_file_release(f);
         }
-        wa_load_finish(run);
+        worker_api_load_finish(run);
     }
 }
 
-static void wa_load_resume(struct loop_timer *t)
+static void worker_api_load_resume(struct loop_timer *t)
 {
-    struct wa_load_run *run =
-        (struct wa_load_run *)((char *)t - offsetof(struct wa_load_run, yield));
+    struct worker_api_load_run *run =
+        (struct worker_api_load_run *)((char *)t - offsetof(struct worker_api_load_run, yield));
     run->in_flight--;
-    wa_load_pump(run);
+    worker_api_load_pump(run);
 }
 
 /* P itself: an object is loaded alone; else what is under P/. */
-static void wa_load_head_cb(void *arg, enum ufs_status st, struct meta *m)
+static void worker_api_load_head_cb(void *arg, enum ufs_status st, struct meta *m)
 {
-    struct wa_load_file *f = arg;
-    struct wa_load_run *run = f->run;
+    struct worker_api_load_file *f = arg;
+    struct worker_api_load_run *run = f->run;
     run->in_flight--;
     if (st == UFS_OK && m) {
         run->saw_any = true;
         run->list_done = true;
-        wa_load_file_meta(f, st, m);
+        worker_api_load_file_meta(f, st, m);
     } else {
         meta_unref(m);
         /* Not an object: drop f without counting it. */
@@ -547,36 +569,39 @@ static void wa_load_head_cb(void *arg, enum ufs_status st, struct meta *m)
         free(f->path);
         free(f);
         if (st != UFS_NO_SUCH_KEY) {
-            wa_load_fail(run, "reading the path's metadata failed (%s)", ufs_status_name(st));
+            worker_api_load_fail(run, "reading the path's metadata failed (%s)",
+                                 ufs_status_name(st));
             run->list_done = true;
         }
     }
-    wa_load_pump(run);
+    worker_api_load_pump(run);
 }
 
 /* Start the run: P's metadata first when P may be an object, else the listing. */
-static void wa_load_start(struct wa_load_run *run, const char *key, size_t key_len, bool head)
+static void worker_api_load_start(struct worker_api_load_run *run, const char *key, size_t key_len,
+                                  bool head)
 {
     if (head) {
-        struct wa_load_file *f = wa_load_file_new(run, key, key_len);
+        struct worker_api_load_file *f = worker_api_load_file_new(run, key, key_len);
         if (f) {
             run->in_flight++;
-            struct meta *m = route_read_meta(run->w->route, run->loop, run->bucket, f->key,
-                                             f->key_len, f->path, f->path_len, wa_load_head_cb, f);
+            struct meta *m =
+                route_read_meta(run->w->route, run->loop, run->bucket, f->key, f->key_len, f->path,
+                                f->path_len, worker_api_load_head_cb, f);
             if (m)
-                wa_load_head_cb(f, UFS_OK, m);
+                worker_api_load_head_cb(f, UFS_OK, m);
             return;
         }
-        wa_load_fail(run, "%s", "out of memory");
+        worker_api_load_fail(run, "%s", "out of memory");
         run->list_done = true;
     }
-    wa_load_pump(run);
+    worker_api_load_pump(run);
 }
 
 /* --- requests ----------------------------------------------------------------------------- */
 
 /* Add v to o under key; false (v freed) on failure. */
-static bool wa_json_put(struct json_object *o, const char *key, struct json_object *v)
+static bool worker_api_json_put(struct json_object *o, const char *key, struct json_object *v)
 {
     if (!o || !v || json_object_object_add(o, key, v) != 0) {
         json_object_put(v);
@@ -585,42 +610,43 @@ static bool wa_json_put(struct json_object *o, const char *key, struct json_obje
     return true;
 }
 
-static void wa_load_answer(struct wa_request *r, struct json_object *o, bool ok)
+static void worker_api_load_answer(struct worker_api_request *r, struct json_object *o, bool ok)
 {
     size_t len = 0;
     const char *s = ok ? json_object_to_json_string_length(
                              o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len)
                        : NULL;
     if (s)
-        wa_respond(r, 200, WA_CONTENT_TYPE_JSON, s, len);
+        worker_api_respond(r, 200, WORKER_API_CONTENT_TYPE_JSON, s, len);
     else
-        wa_respond_message(r, 500, "out of memory");
+        worker_api_respond_message(r, 500, "out of memory");
     json_object_put(o);
 }
 
 /* {"success": ..., ["jobId": ...,] "path": P, "message": msg} (submit, stop) */
-static void wa_load_reply(struct wa_request *r, bool success, const char *job_id, const char *msg)
+static void worker_api_load_reply(struct worker_api_request *r, bool success, const char *job_id,
+                                  const char *msg)
 {
     struct json_object *o = json_object_new_object();
     bool ok = o != NULL;
-    ok = ok && wa_json_put(o, "success", json_object_new_boolean(success));
+    ok = ok && worker_api_json_put(o, "success", json_object_new_boolean(success));
     if (job_id)
-        ok = ok && wa_json_put(o, "jobId", json_object_new_string(job_id));
-    ok = ok &&
-         wa_json_put(o, "path", json_object_new_string_len(r->t.ufs_path, (int)r->t.ufs_path_len));
-    ok = ok && wa_json_put(o, "message", json_object_new_string(msg));
-    wa_load_answer(r, o, ok);
+        ok = ok && worker_api_json_put(o, "jobId", json_object_new_string(job_id));
+    ok = ok && worker_api_json_put(
+                   o, "path", json_object_new_string_len(r->t.ufs_path, (int)r->t.ufs_path_len));
+    ok = ok && worker_api_json_put(o, "message", json_object_new_string(msg));
+    worker_api_load_answer(r, o, ok);
 }
 
-static void wa_load_submit(struct wa_request *r)
+static void worker_api_load_submit(struct worker_api_request *r)
 {
     struct worker_api *w = r->w;
-    struct wa_loads *l = w->loads;
+    struct worker_api_loads *l = w->loads;
     const char *key = r->up.key;
     size_t k = r->up.key_len;
     bool root = k == 0, dir = root || key[k - 1] == '/';
-    struct wa_load_job *j = calloc(1, sizeof(*j));
-    struct wa_load_run *run = calloc(1, sizeof(*run));
+    struct worker_api_load_job *j = calloc(1, sizeof(*j));
+    struct worker_api_load_run *run = calloc(1, sizeof(*run));
     if (j)
         j->path = strndup(r->t.ufs_path, r->t.ufs_path_len);
     if (run) {
@@ -636,7 +662,7 @@ static void wa_load_submit(struct wa_request *r)
             free(run->prefix);
         }
         free(run);
-        wa_respond_message(r, 500, "out of memory");
+        worker_api_respond_message(r, 500, "out of memory");
         return;
     }
     /* The listed prefix: "" for a bucket root, P when it ends in '/', else P + "/" (used when
@@ -646,28 +672,29 @@ static void wa_load_submit(struct wa_request *r)
     run->prefix[k] = '/';
     run->prefix[run->prefix_len] = '\0';
     run->root = root;
-    loop_timer_init(&run->yield, wa_load_resume);
+    loop_timer_init(&run->yield, worker_api_load_resume);
     run->w = w;
     run->loop = r->loop;
     run->job = j;
     j->path_len = r->t.ufs_path_len;
     j->refs = 2; /* the table's and the run's */
     atomic_init(&j->stop, false);
-    wa_load_new_id(j->id);
+    worker_api_load_new_id(j->id);
 
-    char msg[WA_LOAD_MESSAGE_MAX];
+    char msg[WORKER_API_LOAD_MESSAGE_MAX];
     pthread_mutex_lock(&l->lock);
     size_t at = 0;
-    struct wa_load_job *old = wa_load_find_locked(l, j->path, j->path_len, &at);
-    bool refused = old && old->state == WA_LOAD_RUNNING;
+    struct worker_api_load_job *old = worker_api_load_find_locked(l, j->path, j->path_len, &at);
+    bool refused = old && old->state == WORKER_API_LOAD_RUNNING;
     if (refused) {
         snprintf(msg, sizeof(msg), "a load job for this path is already running (job %s)", old->id);
     } else {
         if (old)
-            wa_load_remove_locked(l, at);
-        refused = !wa_load_make_room_locked(l);
+            worker_api_load_remove_locked(l, at);
+        refused = !worker_api_load_make_room_locked(l);
         if (refused)
-            snprintf(msg, sizeof(msg), "too many load jobs are running (%d)", WA_LOAD_JOBS_MAX);
+            snprintf(msg, sizeof(msg), "too many load jobs are running (%d)",
+                     WORKER_API_LOAD_JOBS_MAX);
     }
     if (!refused) {
         j->seq = ++l->seq;
@@ -682,8 +709,8 @@ static void wa_load_submit(struct wa_request *r)
         free(j->path);
         free(j);
         run->job = NULL;
-        wa_load_run_free(run);
-        wa_load_reply(r, false, NULL, msg);
+        worker_api_load_run_free(run);
+        worker_api_load_reply(r, false, NULL, msg);
         return;
     }
     char id[sizeof(j->id)];
@@ -692,23 +719,24 @@ static void wa_load_submit(struct wa_request *r)
     log_info("worker api: load job %s started for %s", id,
              log_escape(j->path, j->path_len, shown, sizeof(shown)));
     /* May finish the job at once (everything cached): j is not touched after this. */
-    wa_load_start(run, key, k, !dir);
-    wa_load_reply(r, true, id, "load job submitted");
+    worker_api_load_start(run, key, k, !dir);
+    worker_api_load_reply(r, true, id, "load job submitted");
 }
 
 /* The job's report: "Key: Value" lines in message, the same pairs in respProperties. */
-static void wa_load_progress(struct wa_request *r)
+static void worker_api_load_progress(struct worker_api_request *r)
 {
-    struct wa_loads *l = r->w->loads;
+    struct worker_api_loads *l = r->w->loads;
     struct {
         char id[37];
-        enum wa_load_state state;
+        enum worker_api_load_state state;
         uint64_t files_done, files_failed, pages_failed, bytes_loaded;
-        char message[WA_LOAD_MESSAGE_MAX];
+        char message[WORKER_API_LOAD_MESSAGE_MAX];
     } snap;
     bool found = false;
     pthread_mutex_lock(&l->lock);
-    struct wa_load_job *j = wa_load_find_locked(l, r->t.ufs_path, r->t.ufs_path_len, NULL);
+    struct worker_api_load_job *j =
+        worker_api_load_find_locked(l, r->t.ufs_path, r->t.ufs_path_len, NULL);
     if (j) {
         found = true;
         memcpy(snap.id, j->id, sizeof(snap.id));
@@ -727,11 +755,11 @@ static void wa_load_progress(struct wa_request *r)
     char text[2048];
     if (!found) {
         snprintf(text, sizeof(text), "Load job for path %.1024s cannot be found", r->t.ufs_path);
-        ok = ok && wa_json_put(o, "jobState", json_object_new_string("FAILED"));
+        ok = ok && worker_api_json_put(o, "jobState", json_object_new_string("FAILED"));
     } else {
-        char human[WA_HUMAN_SIZE_MAX];
-        wa_human_size(snap.bytes_loaded, human);
-        const char *state = wa_load_state_names[snap.state];
+        char human[WORKER_API_HUMAN_SIZE_MAX];
+        worker_api_human_size(snap.bytes_loaded, human);
+        const char *state = worker_api_load_state_names[snap.state];
         char files[24], failed[24], pages[24], bytes[24];
         snprintf(files, sizeof(files), "%llu", (unsigned long long)snap.files_done);
         snprintf(failed, sizeof(failed), "%llu", (unsigned long long)snap.files_failed);
@@ -747,63 +775,64 @@ static void wa_load_progress(struct wa_request *r)
                  "\tBytes loaded: %s (%s)\n",
                  r->t.ufs_path, snap.id, state, snap.message[0] ? ", " : "", snap.message, files,
                  failed, pages, bytes, human);
-        ok = ok && wa_json_put(o, "jobState", json_object_new_string(state));
-        ok = ok && wa_json_put(props, "Job Id", json_object_new_string(snap.id));
-        ok = ok && wa_json_put(props, "Job State", json_object_new_string(state));
-        ok = ok && wa_json_put(props, "Files processed", json_object_new_string(files));
-        ok = ok && wa_json_put(props, "Files failed", json_object_new_string(failed));
-        ok = ok && wa_json_put(props, "Pages failed", json_object_new_string(pages));
-        ok = ok && wa_json_put(props, "Bytes loaded", json_object_new_string(bytes));
+        ok = ok && worker_api_json_put(o, "jobState", json_object_new_string(state));
+        ok = ok && worker_api_json_put(props, "Job Id", json_object_new_string(snap.id));
+        ok = ok && worker_api_json_put(props, "Job State", json_object_new_string(state));
+        ok = ok && worker_api_json_put(props, "Files processed", json_object_new_string(files));
+        ok = ok && worker_api_json_put(props, "Files failed", json_object_new_string(failed));
+        ok = ok && worker_api_json_put(props, "Pages failed", json_object_new_string(pages));
+        ok = ok && worker_api_json_put(props, "Bytes loaded", json_object_new_string(bytes));
         if (snap.message[0])
-            ok = ok && wa_json_put(props, "Error", json_object_new_string(snap.message));
+            ok = ok && worker_api_json_put(props, "Error", json_object_new_string(snap.message));
     }
-    ok = ok &&
-         wa_json_put(o, "path", json_object_new_string_len(r->t.ufs_path, (int)r->t.ufs_path_len));
-    ok = ok && wa_json_put(o, "message", json_object_new_string(text));
+    ok = ok && worker_api_json_put(
+                   o, "path", json_object_new_string_len(r->t.ufs_path, (int)r->t.ufs_path_len));
+    ok = ok && worker_api_json_put(o, "message", json_object_new_string(text));
     if (ok) {
-        ok = wa_json_put(o, "respProperties", props);
+        ok = worker_api_json_put(o, "respProperties", props);
         props = NULL;
     }
     json_object_put(props);
-    wa_load_answer(r, o, ok);
+    worker_api_load_answer(r, o, ok);
 }
 
-static void wa_load_stop(struct wa_request *r)
+static void worker_api_load_stop(struct worker_api_request *r)
 {
-    struct wa_loads *l = r->w->loads;
-    char msg[WA_LOAD_MESSAGE_MAX];
+    struct worker_api_loads *l = r->w->loads;
+    char msg[WORKER_API_LOAD_MESSAGE_MAX];
     bool success = false;
     pthread_mutex_lock(&l->lock);
-    struct wa_load_job *j = wa_load_find_locked(l, r->t.ufs_path, r->t.ufs_path_len, NULL);
+    struct worker_api_load_job *j =
+        worker_api_load_find_locked(l, r->t.ufs_path, r->t.ufs_path_len, NULL);
     if (!j) {
         snprintf(msg, sizeof(msg), "Load job for this path cannot be found");
-    } else if (j->state != WA_LOAD_RUNNING) {
+    } else if (j->state != WORKER_API_LOAD_RUNNING) {
         snprintf(msg, sizeof(msg), "Load job %s is not running (%s)", j->id,
-                 wa_load_state_names[j->state]);
+                 worker_api_load_state_names[j->state]);
     } else {
         /* Shown at once; the run stops asking for pages at its next step. */
         atomic_store(&j->stop, true);
-        j->state = WA_LOAD_STOPPED;
+        j->state = WORKER_API_LOAD_STOPPED;
         snprintf(msg, sizeof(msg), "Load job %s stopped", j->id);
         success = true;
     }
     pthread_mutex_unlock(&l->lock);
-    wa_load_reply(r, success, NULL, msg);
+    worker_api_load_reply(r, success, NULL, msg);
 }
 
-void wa_load(struct wa_request *r)
+void worker_api_load(struct worker_api_request *r)
 {
     const char *op = r->t.op_type;
     if (!op || (strcmp(op, "submit") && strcmp(op, "progress") && strcmp(op, "stop"))) {
-        wa_respond_message(r, 400, "opType must be submit, progress or stop");
+        worker_api_respond_message(r, 400, "opType must be submit, progress or stop");
         return;
     }
-    if (!wa_request_ufs_path(r))
+    if (!worker_api_request_ufs_path(r))
         return;
     if (!strcmp(op, "submit"))
-        wa_load_submit(r);
+        worker_api_load_submit(r);
     else if (!strcmp(op, "progress"))
-        wa_load_progress(r);
+        worker_api_load_progress(r);
     else
-        wa_load_stop(r);
+        worker_api_load_stop(r);
 }

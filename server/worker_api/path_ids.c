@@ -11,25 +11,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct wa_path_id_entry {
-    struct wa_path_id_entry *chain;         /* next in the bucket */
-    struct wa_path_id_entry *newer, *older; /* LRU list */
-    char id[WA_PATH_ID_BYTES];
+struct worker_api_path_id_entry {
+    struct worker_api_path_id_entry *chain;         /* next in the bucket */
+    struct worker_api_path_id_entry *newer, *older; /* LRU list */
+    char id[WORKER_API_PATH_ID_BYTES];
     size_t len;
     char path[]; /* len bytes and a NUL */
 };
 
-struct wa_path_ids {
+struct worker_api_path_ids {
     pthread_mutex_t lock;
     uint8_t seed[HASH_SIPHASH_KEY_BYTES];
     size_t max, count, mask;
-    struct wa_path_id_entry **buckets;
-    struct wa_path_id_entry *newest, *oldest;
+    struct worker_api_path_id_entry **buckets;
+    struct worker_api_path_id_entry *newest, *oldest;
 };
 
-struct wa_path_ids *wa_path_ids_create(size_t max_entries)
+struct worker_api_path_ids *worker_api_path_ids_create(size_t max_entries)
 {
-    struct wa_path_ids *m = calloc(1, sizeof(*m));
+    struct worker_api_path_ids *m = calloc(1, sizeof(*m));
     if (!m)
         return NULL;
     size_t n = 16;
@@ -47,12 +47,12 @@ struct wa_path_ids *wa_path_ids_create(size_t max_entries)
     return m;
 }
 
-void wa_path_ids_destroy(struct wa_path_ids *m)
+void worker_api_path_ids_destroy(struct worker_api_path_ids *m)
 {
     if (!m)
         return;
-    for (struct wa_path_id_entry *e = m->newest; e;) {
-        struct wa_path_id_entry *next = e->older;
+    for (struct worker_api_path_id_entry *e = m->newest; e;) {
+        struct worker_api_path_id_entry *next = e->older;
         free(e);
         e = next;
     }
@@ -61,12 +61,14 @@ void wa_path_ids_destroy(struct wa_path_ids *m)
     free(m);
 }
 
-static struct wa_path_id_entry **wa_path_ids_bucket(struct wa_path_ids *m, const char *id)
+static struct worker_api_path_id_entry **worker_api_path_ids_bucket(struct worker_api_path_ids *m,
+                                                                    const char *id)
 {
-    return &m->buckets[hash_siphash24(m->seed, id, WA_PATH_ID_BYTES) & m->mask];
+    return &m->buckets[hash_siphash24(m->seed, id, WORKER_API_PATH_ID_BYTES) & m->mask];
 }
 
-static void wa_path_ids_unlink_lru(struct wa_path_ids *m, struct wa_path_id_entry *e)
+static void worker_api_path_ids_unlink_lru(struct worker_api_path_ids *m,
+                                           struct worker_api_path_id_entry *e)
 {
     if (e->newer)
         e->newer->older = e->older;
@@ -79,7 +81,8 @@ static void wa_path_ids_unlink_lru(struct wa_path_ids *m, struct wa_path_id_entr
     e->newer = e->older = NULL;
 }
 
-static void wa_path_ids_push_newest(struct wa_path_ids *m, struct wa_path_id_entry *e)
+static void worker_api_path_ids_push_newest(struct worker_api_path_ids *m,
+                                            struct worker_api_path_id_entry *e)
 {
     e->older = m->newest;
     e->newer = NULL;
@@ -91,12 +94,13 @@ static void wa_path_ids_push_newest(struct wa_path_ids *m, struct wa_path_id_ent
 }
 
 /* The entry of id and the link that points at it (for removal), under the lock. */
-static struct wa_path_id_entry *wa_path_ids_find(struct wa_path_ids *m, const char *id,
-                                                 struct wa_path_id_entry ***link_out)
+static struct worker_api_path_id_entry *
+worker_api_path_ids_find(struct worker_api_path_ids *m, const char *id,
+                         struct worker_api_path_id_entry ***link_out)
 {
-    struct wa_path_id_entry **link = wa_path_ids_bucket(m, id);
+    struct worker_api_path_id_entry **link = worker_api_path_ids_bucket(m, id);
     for (; *link; link = &(*link)->chain) {
-        if (memcmp((*link)->id, id, WA_PATH_ID_BYTES) == 0) {
+        if (memcmp((*link)->id, id, WORKER_API_PATH_ID_BYTES) == 0) {
             if (link_out)
                 *link_out = link;
             return *link;
@@ -105,56 +109,58 @@ static struct wa_path_id_entry *wa_path_ids_find(struct wa_path_ids *m, const ch
     return NULL;
 }
 
-static void wa_path_ids_remove(struct wa_path_ids *m, struct wa_path_id_entry *e)
+static void worker_api_path_ids_remove(struct worker_api_path_ids *m,
+                                       struct worker_api_path_id_entry *e)
 {
-    struct wa_path_id_entry **link = NULL;
-    if (wa_path_ids_find(m, e->id, &link) != e)
+    struct worker_api_path_id_entry **link = NULL;
+    if (worker_api_path_ids_find(m, e->id, &link) != e)
         return;
     *link = e->chain;
-    wa_path_ids_unlink_lru(m, e);
+    worker_api_path_ids_unlink_lru(m, e);
     m->count--;
     free(e);
 }
 
-void wa_path_ids_put(struct wa_path_ids *m, const char *path_id, const char *path, size_t len)
+void worker_api_path_ids_put(struct worker_api_path_ids *m, const char *path_id, const char *path,
+                             size_t len)
 {
-    struct wa_path_id_entry *fresh = malloc(sizeof(*fresh) + len + 1);
+    struct worker_api_path_id_entry *fresh = malloc(sizeof(*fresh) + len + 1);
     if (!fresh)
         return;
     memset(fresh, 0, sizeof(*fresh));
-    memcpy(fresh->id, path_id, WA_PATH_ID_BYTES);
+    memcpy(fresh->id, path_id, WORKER_API_PATH_ID_BYTES);
     memcpy(fresh->path, path, len);
     fresh->path[len] = '\0';
     fresh->len = len;
 
     pthread_mutex_lock(&m->lock);
-    struct wa_path_id_entry *old = wa_path_ids_find(m, path_id, NULL);
+    struct worker_api_path_id_entry *old = worker_api_path_ids_find(m, path_id, NULL);
     if (old) {
         /* Same id, so the same path (SHA-256): only its place in the LRU moves. */
-        wa_path_ids_unlink_lru(m, old);
-        wa_path_ids_push_newest(m, old);
+        worker_api_path_ids_unlink_lru(m, old);
+        worker_api_path_ids_push_newest(m, old);
         pthread_mutex_unlock(&m->lock);
         free(fresh);
         return;
     }
     if (m->count >= m->max && m->oldest)
-        wa_path_ids_remove(m, m->oldest);
-    struct wa_path_id_entry **bucket = wa_path_ids_bucket(m, path_id);
+        worker_api_path_ids_remove(m, m->oldest);
+    struct worker_api_path_id_entry **bucket = worker_api_path_ids_bucket(m, path_id);
     fresh->chain = *bucket;
     *bucket = fresh;
-    wa_path_ids_push_newest(m, fresh);
+    worker_api_path_ids_push_newest(m, fresh);
     m->count++;
     pthread_mutex_unlock(&m->lock);
 }
 
-char *wa_path_ids_get(struct wa_path_ids *m, const char *path_id, size_t *len)
+char *worker_api_path_ids_get(struct worker_api_path_ids *m, const char *path_id, size_t *len)
 {
     char *out = NULL;
     pthread_mutex_lock(&m->lock);
-    struct wa_path_id_entry *e = wa_path_ids_find(m, path_id, NULL);
+    struct worker_api_path_id_entry *e = worker_api_path_ids_find(m, path_id, NULL);
     if (e) {
-        wa_path_ids_unlink_lru(m, e);
-        wa_path_ids_push_newest(m, e);
+        worker_api_path_ids_unlink_lru(m, e);
+        worker_api_path_ids_push_newest(m, e);
         out = malloc(e->len + 1);
         if (out) {
             memcpy(out, e->path, e->len + 1);

@@ -9,19 +9,20 @@
 
 #include <stddef.h>
 
-struct wa_path_ids;
+struct worker_api_path_ids;
 
 /* max_entries >= 1. NULL on ENOMEM or when no hash seed can be had. */
-struct wa_path_ids *wa_path_ids_create(size_t max_entries);
-void wa_path_ids_destroy(struct wa_path_ids *m);
+struct worker_api_path_ids *worker_api_path_ids_create(size_t max_entries);
+void worker_api_path_ids_destroy(struct worker_api_path_ids *m);
 
 /* Remember path (copied) under path_id (64 lowercase hex digits, the SHA-256 of path: the
  * caller computed it). The least recently used entry goes when full. Best effort: nothing
  * happens on ENOMEM. Any thread. */
-void wa_path_ids_put(struct wa_path_ids *m, const char *path_id, const char *path, size_t len);
+void worker_api_path_ids_put(struct worker_api_path_ids *m, const char *path_id, const char *path,
+                             size_t len);
 
 /* A malloc'd NUL-terminated copy of the path of path_id (its length in *len), or NULL. Any
  * thread. */
-char *wa_path_ids_get(struct wa_path_ids *m, const char *path_id, size_t *len);
+char *worker_api_path_ids_get(struct worker_api_path_ids *m, const char *path_id, size_t *len);
 
 #endif

@@ -31,22 +31,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WA_DATA_HEADERS "Content-Type: application/octet-stream\r\n"
+#define WORKER_API_DATA_HEADERS "Content-Type: application/octet-stream\r\n"
 
-enum wa_slot_state {
-    WA_SLOT_EMPTY,    /* not asked for */
-    WA_SLOT_FETCHING, /* asked of route, callback to come */
-    WA_SLOT_READY,    /* page held, waiting for earlier pages to go out */
-    WA_SLOT_FAILED,   /* the fetch failed with status */
+enum worker_api_slot_state {
+    WORKER_API_SLOT_EMPTY,    /* not asked for */
+    WORKER_API_SLOT_FETCHING, /* asked of route, callback to come */
+    WORKER_API_SLOT_READY,    /* page held, waiting for earlier pages to go out */
+    WORKER_API_SLOT_FAILED,   /* the fetch failed with status */
 };
 
-struct wa_slot {
-    enum wa_slot_state state;
+struct worker_api_slot {
+    enum worker_api_slot_state state;
     enum ufs_status status;
     struct page *page;
 };
 
-struct wa_read {
+struct worker_api_read {
     char *bucket; /* NUL-terminated copy of r->up.bucket */
     struct meta *meta;
     uint64_t first, last; /* bytes to send, inclusive */
@@ -55,15 +55,15 @@ struct wa_read {
     uint64_t fetch_page; /* next page to ask for */
     uint64_t end_page;   /* last page of the range */
     bool head_sent;
-    struct wa_slot slots[WA_WINDOW_MAX];
+    struct worker_api_slot slots[WORKER_API_WINDOW_MAX];
 };
 
-static void wa_read_free(struct wa_request *r)
+static void worker_api_read_free(struct worker_api_request *r)
 {
-    struct wa_read *g = r->op;
+    struct worker_api_read *g = r->op;
     if (!g)
         return;
-    for (unsigned i = 0; i < WA_WINDOW_MAX; i++)
+    for (unsigned i = 0; i < WORKER_API_WINDOW_MAX; i++)
         page_unref(g->slots[i].page);
     meta_unref(g->meta);
     free(g->bucket);
@@ -71,9 +71,9 @@ static void wa_read_free(struct wa_request *r)
     r->op = NULL;
 }
 
-static struct route_object wa_read_object(struct wa_request *r)
+static struct route_object worker_api_read_object(struct worker_api_request *r)
 {
-    struct wa_read *g = r->op;
+    struct worker_api_read *g = r->op;
     struct route_object o = {
         .bucket = g->bucket,
         .key = r->up.key,
@@ -89,20 +89,20 @@ static struct route_object wa_read_object(struct wa_request *r)
 
 /* The exchange is finished (its body queued completely, or it failed): r is no longer ours to
  * answer with; it goes once no callback is to come. */
-static void wa_read_finish(struct wa_request *r)
+static void worker_api_read_finish(struct worker_api_request *r)
 {
     r->x = NULL;
-    wa_request_release_if_done(r);
+    worker_api_request_release_if_done(r);
 }
 
 /* A page failed: an error status when nothing was sent yet, else cut the response short. */
-static void wa_read_fail(struct wa_request *r, enum ufs_status st)
+static void worker_api_read_fail(struct worker_api_request *r, enum ufs_status st)
 {
-    struct wa_read *g = r->op;
+    struct worker_api_read *g = r->op;
     if (st == UFS_CHANGED || st == UFS_NO_SUCH_KEY)
-        wa_forget_object(r->w, r->t.ufs_path, r->t.ufs_path_len);
+        worker_api_forget_object(r->w, r->t.ufs_path, r->t.ufs_path_len);
     if (!g->head_sent) {
-        wa_respond_ufs_error(r, st, "the file");
+        worker_api_respond_ufs_error(r, st, "the file");
         return;
     }
     char path[96];
@@ -111,7 +111,7 @@ static void wa_read_fail(struct wa_request *r, enum ufs_status st)
     struct http_exchange *x = r->x;
     r->x = NULL;
     http_respond_abort(x);
-    wa_request_release_if_done(r);
+    worker_api_request_release_if_done(r);
 }
 
 /*
@@ -120,16 +120,16 @@ static void wa_read_fail(struct wa_request *r, enum ufs_status st)
  * http_respond_* call runs with on_abort detached: a failing call closes the connection and
  * would report it from inside the call, and its return code tells us the same.
  */
-static bool wa_read_send_ready(struct wa_request *r)
+static bool worker_api_read_send_ready(struct worker_api_request *r)
 {
-    struct wa_read *g = r->op;
+    struct worker_api_read *g = r->op;
     uint64_t p = r->w->page_size;
     while (g->send_page < g->fetch_page) {
-        struct wa_slot *slot = &g->slots[g->send_page % r->w->window];
-        if (slot->state == WA_SLOT_FETCHING)
+        struct worker_api_slot *slot = &g->slots[g->send_page % r->w->window];
+        if (slot->state == WORKER_API_SLOT_FETCHING)
             return true;
-        if (slot->state == WA_SLOT_FAILED) {
-            wa_read_fail(r, slot->status);
+        if (slot->state == WORKER_API_SLOT_FAILED) {
+            worker_api_read_fail(r, slot->status);
             return false;
         }
         struct http_exchange *x = r->x;
@@ -138,14 +138,14 @@ static bool wa_read_send_ready(struct wa_request *r)
             g->head_sent = true;
             struct buf h;
             buf_init(&h, 256);
-            int rc = buf_append_str(&h, WA_SERVER_HEADER WA_DATA_HEADERS);
+            int rc = buf_append_str(&h, WORKER_API_SERVER_HEADER WORKER_API_DATA_HEADERS);
             if (rc)
                 http_respond_abort(x);
             else
                 rc = http_respond_head(x, 200, &h, g->body_len);
             buf_free(&h);
             if (rc) {
-                wa_read_finish(r);
+                worker_api_read_finish(r);
                 return false;
             }
         }
@@ -155,54 +155,55 @@ static bool wa_read_send_ready(struct wa_request *r)
                                                              : (uint64_t)slot->page->len - 1;
         struct page *page = slot->page;
         slot->page = NULL;
-        slot->state = WA_SLOT_EMPTY;
+        slot->state = WORKER_API_SLOT_EMPTY;
         bool last = g->send_page == g->end_page;
         g->send_page++;
         int rc = http_respond_page(x, page, (uint32_t)from, (uint32_t)(to - from + 1));
         page_unref(page);
         if (rc != 0 || last) {
             /* Complete (x may already serve the connection's next request), or closed. */
-            wa_read_finish(r);
+            worker_api_read_finish(r);
             return false;
         }
-        x->on_abort = wa_on_abort;
+        x->on_abort = worker_api_on_abort;
     }
     return true;
 }
 
-static void wa_read_pump(struct wa_request *r);
+static void worker_api_read_pump(struct worker_api_request *r);
 
-static void wa_read_page_cb(void *arg, uint64_t index, enum ufs_status st, struct page *page)
+static void worker_api_read_page_cb(void *arg, uint64_t index, enum ufs_status st,
+                                    struct page *page)
 {
-    struct wa_request *r = arg;
+    struct worker_api_request *r = arg;
     r->pending--;
     if (!r->x) {
         page_unref(page);
-        wa_request_release_if_done(r);
+        worker_api_request_release_if_done(r);
         return;
     }
-    struct wa_read *g = r->op;
-    struct wa_slot *slot = &g->slots[index % r->w->window];
+    struct worker_api_read *g = r->op;
+    struct worker_api_slot *slot = &g->slots[index % r->w->window];
     if (st == UFS_OK && page) {
-        slot->state = WA_SLOT_READY;
+        slot->state = WORKER_API_SLOT_READY;
         slot->page = page;
     } else {
         page_unref(page);
-        slot->state = WA_SLOT_FAILED;
+        slot->state = WORKER_API_SLOT_FAILED;
         slot->status = st == UFS_OK ? UFS_ERROR : st;
     }
-    wa_read_pump(r);
+    worker_api_read_pump(r);
 }
 
-static void wa_read_pump(struct wa_request *r)
+static void worker_api_read_pump(struct worker_api_request *r)
 {
     if (!r->x)
         return;
-    struct wa_read *g = r->op;
+    struct worker_api_read *g = r->op;
     struct worker_api *w = r->w;
-    struct route_object o = wa_read_object(r);
+    struct route_object o = worker_api_read_object(r);
     for (;;) {
-        if (!wa_read_send_ready(r))
+        if (!worker_api_read_send_ready(r))
             return;
         /* Window: pages asked for and not yet queued, plus what still sits on the socket. */
         uint64_t queued = http_queued_bytes(r->x);
@@ -210,31 +211,33 @@ static void wa_read_pump(struct wa_request *r)
         if (g->fetch_page > g->end_page || busy >= w->window)
             return;
         uint64_t index = g->fetch_page++;
-        struct wa_slot *slot = &g->slots[index % w->window];
+        struct worker_api_slot *slot = &g->slots[index % w->window];
         r->pending++;
-        struct page *page = route_read_page(w->route, r->loop, &o, index, wa_read_page_cb, r);
+        struct page *page =
+            route_read_page(w->route, r->loop, &o, index, worker_api_read_page_cb, r);
         if (page) {
             r->pending--;
-            slot->state = WA_SLOT_READY;
+            slot->state = WORKER_API_SLOT_READY;
             slot->page = page;
         } else {
-            slot->state = WA_SLOT_FETCHING;
+            slot->state = WORKER_API_SLOT_FETCHING;
         }
     }
 }
 
-static void wa_read_on_progress(struct http_exchange *x)
+static void worker_api_read_on_progress(struct http_exchange *x)
 {
-    wa_read_pump(x->handler_ctx);
+    worker_api_read_pump(x->handler_ctx);
 }
 
 /* [*first, *end) of the object that the request asks for; empty when *end == *first. */
-static void wa_read_range(const struct wa_request *r, uint64_t size, uint64_t *first, uint64_t *end)
+static void worker_api_read_range(const struct worker_api_request *r, uint64_t size,
+                                  uint64_t *first, uint64_t *end)
 {
-    const struct wa_target *t = &r->t;
+    const struct worker_api_target *t = &r->t;
     uint64_t p = r->w->page_size;
     *first = *end = 0;
-    if (t->ep == WA_EP_PAGE) {
+    if (t->ep == WORKER_API_EP_PAGE) {
         uint64_t i = t->page_index;
         if (i > (UINT64_MAX - p) / p)
             return; /* past any file */
@@ -250,76 +253,77 @@ static void wa_read_range(const struct wa_request *r, uint64_t size, uint64_t *f
         *end = i * p + stop;
         return;
     }
-    uint64_t off = t->ep == WA_EP_RANGE && t->has_offset ? t->offset : 0;
+    uint64_t off = t->ep == WORKER_API_EP_RANGE && t->has_offset ? t->offset : 0;
     if (off >= size)
         return;
-    uint64_t len =
-        t->ep == WA_EP_RANGE && t->has_length && t->length >= 0 ? (uint64_t)t->length : UINT64_MAX;
+    uint64_t len = t->ep == WORKER_API_EP_RANGE && t->has_length && t->length >= 0
+                       ? (uint64_t)t->length
+                       : UINT64_MAX;
     *first = off;
     *end = size - off <= len ? size : off + len;
 }
 
-static void wa_read_have_meta(struct wa_request *r)
+static void worker_api_read_have_meta(struct worker_api_request *r)
 {
-    struct wa_read *g = r->op;
+    struct worker_api_read *g = r->op;
     struct worker_api *w = r->w;
-    wa_remember_path(w, r->t.ufs_path, r->t.ufs_path_len);
+    worker_api_remember_path(w, r->t.ufs_path, r->t.ufs_path_len);
     uint64_t first, end;
-    wa_read_range(r, g->meta->size, &first, &end);
+    worker_api_read_range(r, g->meta->size, &first, &end);
     g->body_len = end - first;
     if (g->body_len == 0 || r->x->is_head_method) {
         g->head_sent = true;
-        wa_respond(r, 200, WA_DATA_HEADERS, NULL, g->body_len);
+        worker_api_respond(r, 200, WORKER_API_DATA_HEADERS, NULL, g->body_len);
         return;
     }
     g->first = first;
     g->last = end - 1;
     g->send_page = g->fetch_page = pages_index(g->first, w->page_size);
     g->end_page = pages_index(g->last, w->page_size);
-    r->x->on_progress = wa_read_on_progress;
-    wa_read_pump(r);
+    r->x->on_progress = worker_api_read_on_progress;
+    worker_api_read_pump(r);
 }
 
-static void wa_read_meta_cb(void *arg, enum ufs_status st, struct meta *m)
+static void worker_api_read_meta_cb(void *arg, enum ufs_status st, struct meta *m)
 {
-    struct wa_request *r = arg;
+    struct worker_api_request *r = arg;
     r->pending--;
     if (!r->x) {
         meta_unref(m);
-        wa_request_release_if_done(r);
+        worker_api_request_release_if_done(r);
         return;
     }
     if (st != UFS_OK || !m) {
         meta_unref(m);
-        wa_respond_ufs_error(r, st == UFS_OK ? UFS_ERROR : st, "the file");
+        worker_api_respond_ufs_error(r, st == UFS_OK ? UFS_ERROR : st, "the file");
         return;
     }
-    struct wa_read *g = r->op;
+    struct worker_api_read *g = r->op;
     g->meta = m;
-    wa_read_have_meta(r);
+    worker_api_read_have_meta(r);
 }
 
-void wa_read(struct wa_request *r)
+void worker_api_read(struct worker_api_request *r)
 {
     struct worker_api *w = r->w;
-    struct wa_target *t = &r->t;
+    struct worker_api_target *t = &r->t;
     if (!t->ufs_path) {
         /* E3c (or a range/chunk read without ufsFullPath): only a path heard of before. */
-        t->ufs_path = wa_path_ids_get(w->ids, t->path_id, &t->ufs_path_len);
+        t->ufs_path = worker_api_path_ids_get(w->ids, t->path_id, &t->ufs_path_len);
         if (!t->ufs_path) {
-            wa_respond_message(r, 404,
-                               "unknown path id: this worker has not seen its file; send "
-                               "ufsFullPath");
+            worker_api_respond_message(r, 404,
+                                       "unknown path id: this worker has not seen its file; send "
+                                       "ufsFullPath");
             return;
         }
     }
-    if (!wa_request_ufs_path(r))
+    if (!worker_api_request_ufs_path(r))
         return;
     if (r->up.key_len == 0) {
-        wa_respond_message(r, 404, "not a file: the path names a bucket");
+        worker_api_respond_message(r, 404, "not a file: the path names a bucket");
         return;
     }
-    if (t->ep == WA_EP_PAGE) {
+    if (t->ep == WORKER_API_EP_PAGE) {
         uint64_t p = w->page_size;
         uint64_t off = t->has_offset ? t->offset : 0;
         if (off > p || (t->has_length && t->length > 0 && (uint64_t)t->length > p - off)) {
@@ -328,26 +332,26 @@ void wa_read(struct wa_request *r)
                      "offset and length reach past this worker's page size (%llu bytes): the "
                      "client's page_size differs",
                      (unsigned long long)p);
-            wa_respond_message(r, 400, msg);
+            worker_api_respond_message(r, 400, msg);
             return;
         }
     }
-    struct wa_read *g = calloc(1, sizeof(*g));
+    struct worker_api_read *g = calloc(1, sizeof(*g));
     if (g)
         g->bucket = strndup(r->up.bucket, r->up.bucket_len);
     if (!g || !g->bucket) {
         free(g);
-        wa_respond_message(r, 500, "out of memory");
+        worker_api_respond_message(r, 500, "out of memory");
         return;
     }
     r->op = g;
-    r->op_free = wa_read_free;
+    r->op_free = worker_api_read_free;
     /* Counted before the call: route_read_meta answers at once (uncounted then) or later. */
     r->pending++;
     g->meta = route_read_meta(w->route, r->loop, g->bucket, r->up.key, r->up.key_len, t->ufs_path,
-                              t->ufs_path_len, wa_read_meta_cb, r);
+                              t->ufs_path_len, worker_api_read_meta_cb, r);
     if (g->meta) {
         r->pending--;
-        wa_read_have_meta(r);
+        worker_api_read_have_meta(r);
     }
 }

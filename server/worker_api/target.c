@@ -13,19 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WA_UFS_MARK     "ufsFullPath="
-#define WA_UFS_MARK_LEN (sizeof(WA_UFS_MARK) - 1)
+#define WORKER_API_UFS_MARK     "ufsFullPath="
+#define WORKER_API_UFS_MARK_LEN (sizeof(WORKER_API_UFS_MARK) - 1)
 
-static const char *const wa_ufs_ends[] = {"&offset=", "&length=", "&chunkSize="};
+static const char *const worker_api_ufs_ends[] = {"&offset=", "&length=", "&chunkSize="};
 
-static bool wa_eq(const char *p, size_t len, const char *lit)
+static bool worker_api_eq(const char *p, size_t len, const char *lit)
 {
     size_t n = strlen(lit);
     return len == n && memcmp(p, lit, n) == 0;
 }
 
 /* Decimal digits only, at least one, no overflow. */
-static int wa_parse_u64(const char *s, size_t len, uint64_t *out)
+static int worker_api_parse_u64(const char *s, size_t len, uint64_t *out)
 {
     if (len == 0)
         return -EINVAL;
@@ -43,11 +43,11 @@ static int wa_parse_u64(const char *s, size_t len, uint64_t *out)
 }
 
 /* An optional '-', then decimal digits; within int64_t. */
-static int wa_parse_i64(const char *s, size_t len, int64_t *out)
+static int worker_api_parse_i64(const char *s, size_t len, int64_t *out)
 {
     bool neg = len > 0 && s[0] == '-';
     uint64_t v;
-    if (wa_parse_u64(s + neg, len - neg, &v) != 0)
+    if (worker_api_parse_u64(s + neg, len - neg, &v) != 0)
         return -EINVAL;
     if (neg) {
         if (v > (uint64_t)INT64_MAX + 1)
@@ -61,7 +61,7 @@ static int wa_parse_i64(const char *s, size_t len, int64_t *out)
     return 0;
 }
 
-static int wa_hex_value(char c)
+static int worker_api_hex_value(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -73,13 +73,14 @@ static int wa_hex_value(char c)
 }
 
 /* 64 hex digits (either case) -> lowercase in out. */
-static int wa_parse_path_id(const char *s, size_t len, char out[WA_PATH_ID_BYTES + 1])
+static int worker_api_parse_path_id(const char *s, size_t len,
+                                    char out[WORKER_API_PATH_ID_BYTES + 1])
 {
     static const char hex[] = "0123456789abcdef";
-    if (len != WA_PATH_ID_BYTES)
+    if (len != WORKER_API_PATH_ID_BYTES)
         return -EINVAL;
     for (size_t i = 0; i < len; i++) {
-        int v = wa_hex_value(s[i]);
+        int v = worker_api_hex_value(s[i]);
         if (v < 0)
             return -EINVAL;
         out[i] = hex[v];
@@ -90,7 +91,7 @@ static int wa_parse_path_id(const char *s, size_t len, char out[WA_PATH_ID_BYTES
 
 /* --- decoding ----------------------------------------------------------------------------- */
 
-static int wa_take(struct buf *b, char **out, size_t *out_len)
+static int worker_api_take(struct buf *b, char **out, size_t *out_len)
 {
     size_t n = 0;
     char *s = buf_take(b, &n);
@@ -102,23 +103,23 @@ static int wa_take(struct buf *b, char **out, size_t *out_len)
     return 0;
 }
 
-int wa_form_decode(const char *s, size_t len, char **out, size_t *out_len)
+int worker_api_form_decode(const char *s, size_t len, char **out, size_t *out_len)
 {
     struct buf b;
-    buf_init(&b, WA_PATH_MAX_BYTES);
+    buf_init(&b, WORKER_API_PATH_MAX_BYTES);
     int rc = uri_decode(&b, s, len, true);
     if (rc == -E2BIG)
         rc = -EINVAL;
     if (!rc && b.len && memchr(b.data, '\0', b.len))
         rc = -EINVAL;
     if (!rc)
-        rc = wa_take(&b, out, out_len);
+        rc = worker_api_take(&b, out, out_len);
     buf_free(&b);
     return rc;
 }
 
 /* 1 when p hashes to path_id, 0 when not, -ENOMEM when the digest cannot be had. */
-static int wa_hash_matches(const char *p, size_t len, const char *path_id)
+static int worker_api_hash_matches(const char *p, size_t len, const char *path_id)
 {
     char hex[RING_PATH_ID_HEX_BYTES + 1];
     if (ring_path_id(p, len, hex) != 0)
@@ -126,13 +127,13 @@ static int wa_hash_matches(const char *p, size_t len, const char *path_id)
     return memcmp(hex, path_id, RING_PATH_ID_HEX_BYTES) == 0;
 }
 
-int wa_recover_ufs_path(const char *raw, size_t len, const char *path_id, char **out,
-                        size_t *out_len)
+int worker_api_recover_ufs_path(const char *raw, size_t len, const char *path_id, char **out,
+                                size_t *out_len)
 {
-    if (len > WA_PATH_MAX_BYTES)
+    if (len > WORKER_API_PATH_MAX_BYTES)
         return -ENOENT;
     struct buf b;
-    buf_init(&b, WA_PATH_MAX_BYTES);
+    buf_init(&b, WORKER_API_PATH_MAX_BYTES);
     int rc = -ENOENT;
     /* Candidate 1: percent-decoded, RFC 3986 style ('+' stays '+'). Without a '%' it is the
      * raw value, tried below. A bad escape or a decoded NUL rules it out. */
@@ -143,13 +144,13 @@ int wa_recover_ufs_path(const char *raw, size_t len, const char *path_id, char *
             goto out;
         }
         if (d == 0 && !(b.len && memchr(b.data, '\0', b.len))) {
-            int m = wa_hash_matches(b.data ? b.data : "", b.len, path_id);
+            int m = worker_api_hash_matches(b.data ? b.data : "", b.len, path_id);
             if (m < 0) {
                 rc = m;
                 goto out;
             }
             if (m) {
-                rc = wa_take(&b, out, out_len);
+                rc = worker_api_take(&b, out, out_len);
                 goto out;
             }
         }
@@ -157,7 +158,7 @@ int wa_recover_ufs_path(const char *raw, size_t len, const char *path_id, char *
     }
     /* Candidate 2: the value as received. */
     if (!memchr(raw, '\0', len)) {
-        int m = wa_hash_matches(raw, len, path_id);
+        int m = worker_api_hash_matches(raw, len, path_id);
         if (m < 0) {
             rc = m;
             goto out;
@@ -165,7 +166,7 @@ int wa_recover_ufs_path(const char *raw, size_t len, const char *path_id, char *
         if (m) {
             rc = buf_append(&b, raw, len);
             if (!rc)
-                rc = wa_take(&b, out, out_len);
+                rc = worker_api_take(&b, out, out_len);
             else
                 rc = -ENOMEM;
         }
@@ -178,7 +179,8 @@ out:
 /* --- parameters --------------------------------------------------------------------------- */
 
 /* offset, length, chunkSize of a raw-style query part (no ufsFullPath in it). */
-static enum wa_parse_status wa_raw_params(const char *q, size_t len, struct wa_target *t)
+static enum worker_api_parse_status worker_api_raw_params(const char *q, size_t len,
+                                                          struct worker_api_target *t)
 {
     size_t i = 0;
     while (i < len) {
@@ -188,37 +190,38 @@ static enum wa_parse_status wa_raw_params(const char *q, size_t len, struct wa_t
         if (eq) {
             const char *name = q + i, *value = eq + 1;
             size_t name_len = (size_t)(eq - name), value_len = (size_t)(q + end - value);
-            if (wa_eq(name, name_len, "offset") && !t->has_offset) {
-                if (wa_parse_u64(value, value_len, &t->offset) != 0) {
+            if (worker_api_eq(name, name_len, "offset") && !t->has_offset) {
+                if (worker_api_parse_u64(value, value_len, &t->offset) != 0) {
                     t->error = "offset is not a non-negative decimal number";
-                    return WA_PARSE_BAD;
+                    return WORKER_API_PARSE_BAD;
                 }
                 t->has_offset = true;
-            } else if (wa_eq(name, name_len, "length") && !t->has_length) {
-                if (wa_parse_i64(value, value_len, &t->length) != 0) {
+            } else if (worker_api_eq(name, name_len, "length") && !t->has_length) {
+                if (worker_api_parse_i64(value, value_len, &t->length) != 0) {
                     t->error = "length is not a decimal number";
-                    return WA_PARSE_BAD;
+                    return WORKER_API_PARSE_BAD;
                 }
                 t->has_length = true;
-            } else if (wa_eq(name, name_len, "chunkSize") && !t->has_chunk_size) {
-                if (wa_parse_u64(value, value_len, &t->chunk_size) != 0) {
+            } else if (worker_api_eq(name, name_len, "chunkSize") && !t->has_chunk_size) {
+                if (worker_api_parse_u64(value, value_len, &t->chunk_size) != 0) {
                     t->error = "chunkSize is not a non-negative decimal number";
-                    return WA_PARSE_BAD;
+                    return WORKER_API_PARSE_BAD;
                 }
                 t->has_chunk_size = true;
             }
         }
         i = end + 1;
     }
-    return WA_PARSE_OK;
+    return WORKER_API_PARSE_OK;
 }
 
 /* Where the ufsFullPath value may end at or after from: the nearest of the three ends, or len. */
-static size_t wa_next_end(const char *q, size_t len, size_t from)
+static size_t worker_api_next_end(const char *q, size_t len, size_t from)
 {
     size_t best = len;
-    for (size_t i = 0; i < sizeof(wa_ufs_ends) / sizeof(wa_ufs_ends[0]); i++) {
-        const char *hit = memmem(q + from, len - from, wa_ufs_ends[i], strlen(wa_ufs_ends[i]));
+    for (size_t i = 0; i < sizeof(worker_api_ufs_ends) / sizeof(worker_api_ufs_ends[0]); i++) {
+        const char *hit =
+            memmem(q + from, len - from, worker_api_ufs_ends[i], strlen(worker_api_ufs_ends[i]));
         if (hit && (size_t)(hit - q) < best)
             best = (size_t)(hit - q);
     }
@@ -226,42 +229,47 @@ static size_t wa_next_end(const char *q, size_t len, size_t from)
 }
 
 /* Offset of the first ufsFullPath= that starts a parameter, or -1. */
-static long wa_find_mark(const char *q, size_t len)
+static long worker_api_find_mark(const char *q, size_t len)
 {
-    if (len >= WA_UFS_MARK_LEN && memcmp(q, WA_UFS_MARK, WA_UFS_MARK_LEN) == 0)
+    if (len >= WORKER_API_UFS_MARK_LEN &&
+        memcmp(q, WORKER_API_UFS_MARK, WORKER_API_UFS_MARK_LEN) == 0)
         return 0;
-    const char *hit = memmem(q, len, "&" WA_UFS_MARK, WA_UFS_MARK_LEN + 1);
+    const char *hit = memmem(q, len, "&" WORKER_API_UFS_MARK, WORKER_API_UFS_MARK_LEN + 1);
     return hit ? (long)(hit - q) + 1 : -1;
 }
 
-static enum wa_parse_status wa_raw_query(const char *q, size_t len, struct wa_target *t)
+static enum worker_api_parse_status worker_api_raw_query(const char *q, size_t len,
+                                                         struct worker_api_target *t)
 {
-    long mark = wa_find_mark(q, len);
+    long mark = worker_api_find_mark(q, len);
     if (mark < 0)
-        return wa_raw_params(q, len, t);
-    size_t s = (size_t)mark, v = s + WA_UFS_MARK_LEN, from = v;
+        return worker_api_raw_params(q, len, t);
+    size_t s = (size_t)mark, v = s + WORKER_API_UFS_MARK_LEN, from = v;
     for (unsigned tries = 1;; tries++) {
         /* The last try is always the end of the query. */
-        size_t e = tries < WA_UFS_END_TRIES ? wa_next_end(q, len, from) : len;
-        int rc = wa_recover_ufs_path(q + v, e - v, t->path_id, &t->ufs_path, &t->ufs_path_len);
+        size_t e = tries < WORKER_API_UFS_END_TRIES ? worker_api_next_end(q, len, from) : len;
+        int rc =
+            worker_api_recover_ufs_path(q + v, e - v, t->path_id, &t->ufs_path, &t->ufs_path_len);
         if (rc == -ENOMEM)
-            return WA_PARSE_NO_MEMORY;
+            return WORKER_API_PARSE_NO_MEMORY;
         if (rc == 0) {
-            enum wa_parse_status st = s > 0 ? wa_raw_params(q, s - 1, t) : WA_PARSE_OK;
-            if (st == WA_PARSE_OK && e < len)
-                st = wa_raw_params(q + e + 1, len - e - 1, t);
+            enum worker_api_parse_status st =
+                s > 0 ? worker_api_raw_params(q, s - 1, t) : WORKER_API_PARSE_OK;
+            if (st == WORKER_API_PARSE_OK && e < len)
+                st = worker_api_raw_params(q + e + 1, len - e - 1, t);
             return st;
         }
         if (e == len) {
             t->error = "ufsFullPath does not match the path id (its SHA-256)";
-            return WA_PARSE_BAD;
+            return WORKER_API_PARSE_BAD;
         }
         from = e + 1;
     }
 }
 
 /* path and opType of a form-encoded query. */
-static enum wa_parse_status wa_form_query(const char *q, size_t len, struct wa_target *t)
+static enum worker_api_parse_status worker_api_form_query(const char *q, size_t len,
+                                                          struct worker_api_target *t)
 {
     size_t i = 0;
     while (i < len) {
@@ -273,29 +281,30 @@ static enum wa_parse_status wa_form_query(const char *q, size_t len, struct wa_t
             size_t name_len = (size_t)(eq - name), value_len = (size_t)(q + end - value);
             char **field = NULL;
             size_t *field_len = NULL;
-            if (wa_eq(name, name_len, "path") && !t->ufs_path) {
+            if (worker_api_eq(name, name_len, "path") && !t->ufs_path) {
                 field = &t->ufs_path;
                 field_len = &t->ufs_path_len;
-            } else if (wa_eq(name, name_len, "opType") && !t->op_type) {
+            } else if (worker_api_eq(name, name_len, "opType") && !t->op_type) {
                 field = &t->op_type;
             }
             if (field) {
-                int rc = wa_form_decode(value, value_len, field, field_len);
+                int rc = worker_api_form_decode(value, value_len, field, field_len);
                 if (rc == -ENOMEM)
-                    return WA_PARSE_NO_MEMORY;
+                    return WORKER_API_PARSE_NO_MEMORY;
                 if (rc) {
                     t->error = "a parameter is not form-encoded properly";
-                    return WA_PARSE_BAD;
+                    return WORKER_API_PARSE_BAD;
                 }
             }
         }
         i = end + 1;
     }
-    return WA_PARSE_OK;
+    return WORKER_API_PARSE_OK;
 }
 
 /* E8: everything after the first path= is the path, raw style (it may hold '&'). */
-static enum wa_parse_status wa_node_query(const char *q, size_t len, struct wa_target *t)
+static enum worker_api_parse_status worker_api_node_query(const char *q, size_t len,
+                                                          struct worker_api_target *t)
 {
     size_t v;
     if (len >= 5 && memcmp(q, "path=", 5) == 0) {
@@ -303,21 +312,21 @@ static enum wa_parse_status wa_node_query(const char *q, size_t len, struct wa_t
     } else {
         const char *hit = memmem(q, len, "&path=", 6);
         if (!hit)
-            return WA_PARSE_OK;
+            return WORKER_API_PARSE_OK;
         v = (size_t)(hit - q) + 6;
     }
     const char *raw = q + v;
     size_t raw_len = len - v;
-    if (raw_len > WA_PATH_MAX_BYTES || memchr(raw, '\0', raw_len)) {
+    if (raw_len > WORKER_API_PATH_MAX_BYTES || memchr(raw, '\0', raw_len)) {
         t->error = "path is not a UFS path";
-        return WA_PARSE_BAD;
+        return WORKER_API_PARSE_BAD;
     }
     struct buf b;
-    buf_init(&b, WA_PATH_MAX_BYTES);
+    buf_init(&b, WORKER_API_PATH_MAX_BYTES);
     int rc = uri_decode(&b, raw, raw_len, false);
     if (rc == -ENOMEM) {
         buf_free(&b);
-        return WA_PARSE_NO_MEMORY;
+        return WORKER_API_PARSE_NO_MEMORY;
     }
     if (rc != 0 || (b.len && memchr(b.data, '\0', b.len))) {
         /* Not decodable: requests sent it as it was. */
@@ -325,14 +334,14 @@ static enum wa_parse_status wa_node_query(const char *q, size_t len, struct wa_t
         rc = buf_append(&b, raw, raw_len);
     }
     if (!rc)
-        rc = wa_take(&b, &t->ufs_path, &t->ufs_path_len);
+        rc = worker_api_take(&b, &t->ufs_path, &t->ufs_path_len);
     buf_free(&b);
-    return rc ? WA_PARSE_NO_MEMORY : WA_PARSE_OK;
+    return rc ? WORKER_API_PARSE_NO_MEMORY : WORKER_API_PARSE_OK;
 }
 
 /* --- the target --------------------------------------------------------------------------- */
 
-void wa_target_free(struct wa_target *t)
+void worker_api_target_free(struct worker_api_target *t)
 {
     free(t->ufs_path);
     free(t->op_type);
@@ -341,7 +350,7 @@ void wa_target_free(struct wa_target *t)
 }
 
 /* Split "/v1/<rest>" into at most 5 segments; returns how many there are (6: too many). */
-static size_t wa_segments(const char *p, size_t len, const char *seg[5], size_t seg_len[5])
+static size_t worker_api_segments(const char *p, size_t len, const char *seg[5], size_t seg_len[5])
 {
     size_t n = 0, i = 0;
     for (;;) {
@@ -358,83 +367,85 @@ static size_t wa_segments(const char *p, size_t len, const char *seg[5], size_t 
     }
 }
 
-static enum wa_parse_status wa_classify(const char *path, size_t len, struct wa_target *t)
+static enum worker_api_parse_status worker_api_classify(const char *path, size_t len,
+                                                        struct worker_api_target *t)
 {
     if (len < 4 || memcmp(path, "/v1/", 4) != 0) {
-        t->ep = WA_EP_NONE;
-        return WA_PARSE_OK;
+        t->ep = WORKER_API_EP_NONE;
+        return WORKER_API_PARSE_OK;
     }
     const char *seg[5];
     size_t seg_len[5];
-    size_t n = wa_segments(path + 4, len - 4, seg, seg_len);
+    size_t n = worker_api_segments(path + 4, len - 4, seg, seg_len);
     if (n == 1) {
         static const struct {
             const char *name;
-            enum wa_endpoint ep;
-        } simple[] = {{"info", WA_EP_INFO},
-                      {"files", WA_EP_FILES},
-                      {"node", WA_EP_NODE},
-                      {"load", WA_EP_LOAD}};
-        t->ep = WA_EP_OTHER;
+            enum worker_api_endpoint ep;
+        } simple[] = {{"info", WORKER_API_EP_INFO},
+                      {"files", WORKER_API_EP_FILES},
+                      {"node", WORKER_API_EP_NODE},
+                      {"load", WORKER_API_EP_LOAD}};
+        t->ep = WORKER_API_EP_OTHER;
         for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++)
-            if (wa_eq(seg[0], seg_len[0], simple[i].name))
+            if (worker_api_eq(seg[0], seg_len[0], simple[i].name))
                 t->ep = simple[i].ep;
-        return WA_PARSE_OK;
+        return WORKER_API_PARSE_OK;
     }
-    bool file = wa_eq(seg[0], seg_len[0], "file");
-    bool range = wa_eq(seg[0], seg_len[0], "range");
-    bool chunk = wa_eq(seg[0], seg_len[0], "chunk");
+    bool file = worker_api_eq(seg[0], seg_len[0], "file");
+    bool range = worker_api_eq(seg[0], seg_len[0], "range");
+    bool chunk = worker_api_eq(seg[0], seg_len[0], "chunk");
     if (!file && !range && !chunk) {
-        t->ep = WA_EP_OTHER;
-        return WA_PARSE_OK;
+        t->ep = WORKER_API_EP_OTHER;
+        return WORKER_API_PARSE_OK;
     }
-    t->ep = file ? WA_EP_PAGE : range ? WA_EP_RANGE : WA_EP_CHUNK;
-    if (file ? n != 4 || !wa_eq(seg[2], seg_len[2], "page") : n != 2) {
+    t->ep = file ? WORKER_API_EP_PAGE : range ? WORKER_API_EP_RANGE : WORKER_API_EP_CHUNK;
+    if (file ? n != 4 || !worker_api_eq(seg[2], seg_len[2], "page") : n != 2) {
         t->error = file ? "expected /v1/file/{path_id}/page/{index}"
                         : "expected /v1/range/{path_id} or /v1/chunk/{path_id}";
-        return WA_PARSE_BAD;
+        return WORKER_API_PARSE_BAD;
     }
-    if (wa_parse_path_id(seg[1], seg_len[1], t->path_id) != 0) {
+    if (worker_api_parse_path_id(seg[1], seg_len[1], t->path_id) != 0) {
         t->error = "the path id is not 64 hex digits";
-        return WA_PARSE_BAD;
+        return WORKER_API_PARSE_BAD;
     }
-    if (file && wa_parse_u64(seg[3], seg_len[3], &t->page_index) != 0) {
+    if (file && worker_api_parse_u64(seg[3], seg_len[3], &t->page_index) != 0) {
         t->error = "the page index is not a decimal number";
-        return WA_PARSE_BAD;
+        return WORKER_API_PARSE_BAD;
     }
-    return WA_PARSE_OK;
+    return WORKER_API_PARSE_OK;
 }
 
-enum wa_parse_status wa_target_parse(const char *path, size_t path_len, const char *query,
-                                     size_t query_len, struct wa_target *t)
+enum worker_api_parse_status worker_api_target_parse(const char *path, size_t path_len,
+                                                     const char *query, size_t query_len,
+                                                     struct worker_api_target *t)
 {
     memset(t, 0, sizeof(*t));
     if (!query)
         query_len = 0;
-    enum wa_parse_status st = wa_classify(path ? path : "", path ? path_len : 0, t);
-    if (st != WA_PARSE_OK)
+    enum worker_api_parse_status st = worker_api_classify(path ? path : "", path ? path_len : 0, t);
+    if (st != WORKER_API_PARSE_OK)
         return st;
     switch (t->ep) {
-    case WA_EP_PAGE:
-    case WA_EP_RANGE:
-    case WA_EP_CHUNK:
-        st = wa_raw_query(query ? query : "", query_len, t);
+    case WORKER_API_EP_PAGE:
+    case WORKER_API_EP_RANGE:
+    case WORKER_API_EP_CHUNK:
+        st = worker_api_raw_query(query ? query : "", query_len, t);
         break;
-    case WA_EP_INFO:
-    case WA_EP_FILES:
-    case WA_EP_LOAD:
-        st = wa_form_query(query ? query : "", query_len, t);
+    case WORKER_API_EP_INFO:
+    case WORKER_API_EP_FILES:
+    case WORKER_API_EP_LOAD:
+        st = worker_api_form_query(query ? query : "", query_len, t);
         break;
-    case WA_EP_NODE:
-        st = wa_node_query(query ? query : "", query_len, t);
+    case WORKER_API_EP_NODE:
+        st = worker_api_node_query(query ? query : "", query_len, t);
         break;
-    case WA_EP_NONE:
-    case WA_EP_OTHER:
+    case WORKER_API_EP_NONE:
+    case WORKER_API_EP_OTHER:
         break;
     }
-    if (st != WA_PARSE_OK) {
-        wa_target_free(t);
-        if (st == WA_PARSE_NO_MEMORY)
+    if (st != WORKER_API_PARSE_OK) {
+        worker_api_target_free(t);
+        if (st == WORKER_API_PARSE_NO_MEMORY)
             t->error = "out of memory";
     }
     return st;
@@ -442,7 +453,8 @@ enum wa_parse_status wa_target_parse(const char *path, size_t path_len, const ch
 
 /* --- UFS paths, sizes, dates -------------------------------------------------------------- */
 
-int wa_split_ufs_path(const char *path, size_t len, const char *scheme, struct wa_ufs_path *out)
+int worker_api_split_ufs_path(const char *path, size_t len, const char *scheme,
+                              struct worker_api_ufs_path *out)
 {
     size_t sl = strlen(scheme);
     if (len < sl + 3 || memcmp(path, scheme, sl) != 0 || memcmp(path + sl, "://", 3) != 0)
@@ -460,11 +472,11 @@ int wa_split_ufs_path(const char *path, size_t len, const char *scheme, struct w
     return 0;
 }
 
-void wa_human_size(uint64_t bytes, char out[WA_HUMAN_SIZE_MAX])
+void worker_api_human_size(uint64_t bytes, char out[WORKER_API_HUMAN_SIZE_MAX])
 {
     static const char *const units[] = {"KB", "MB", "GB", "TB", "PB"};
     if (bytes <= 5 * 1024) {
-        snprintf(out, WA_HUMAN_SIZE_MAX, "%lluB", (unsigned long long)bytes);
+        snprintf(out, WORKER_API_HUMAN_SIZE_MAX, "%lluB", (unsigned long long)bytes);
         return;
     }
     /* Java divides a double by 1024 per unit and stops once it is <= 5120; the value is exact
@@ -477,13 +489,13 @@ void wa_human_size(uint64_t bytes, char out[WA_HUMAN_SIZE_MAX])
         unit++;
     }
     unsigned __int128 hundredths = ((unsigned __int128)bytes * 200 + div) / (2 * div);
-    snprintf(out, WA_HUMAN_SIZE_MAX, "%llu.%02u%s", (unsigned long long)(hundredths / 100),
+    snprintf(out, WORKER_API_HUMAN_SIZE_MAX, "%llu.%02u%s", (unsigned long long)(hundredths / 100),
              (unsigned)(hundredths % 100), units[unit]);
 }
 
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (the civil-from-days
  * arithmetic on 400-year eras: every era has the same 146097 days). */
-static int64_t wa_days_from_civil(int64_t y, unsigned m, unsigned d)
+static int64_t worker_api_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -494,22 +506,24 @@ static int64_t wa_days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-static int wa_digits(const char *s, size_t len, size_t at, size_t n, unsigned *out)
+static int worker_api_digits(const char *s, size_t len, size_t at, size_t n, unsigned *out)
 {
     uint64_t v;
-    if (at + n > len || wa_parse_u64(s + at, n, &v) != 0)
+    if (at + n > len || worker_api_parse_u64(s + at, n, &v) != 0)
         return -EINVAL;
     *out = (unsigned)v;
     return 0;
 }
 
-int wa_iso8601_ms(const char *s, size_t len, int64_t *out_ms)
+int worker_api_iso8601_ms(const char *s, size_t len, int64_t *out_ms)
 {
     unsigned y, mo, d, h, mi, sec, ms = 0;
-    if (wa_digits(s, len, 0, 4, &y) || len < 19 || s[4] != '-' || wa_digits(s, len, 5, 2, &mo) ||
-        s[7] != '-' || wa_digits(s, len, 8, 2, &d) || s[10] != 'T' ||
-        wa_digits(s, len, 11, 2, &h) || s[13] != ':' || wa_digits(s, len, 14, 2, &mi) ||
-        s[16] != ':' || wa_digits(s, len, 17, 2, &sec))
+    if (worker_api_digits(s, len, 0, 4, &y) || len < 19 || s[4] != '-' ||
+        worker_api_digits(s, len, 5, 2, &mo) || s[7] != '-' ||
+        worker_api_digits(s, len, 8, 2, &d) || s[10] != 'T' ||
+        worker_api_digits(s, len, 11, 2, &h) || s[13] != ':' ||
+        worker_api_digits(s, len, 14, 2, &mi) || s[16] != ':' ||
+        worker_api_digits(s, len, 17, 2, &sec))
         return -EINVAL;
     static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60)
@@ -531,7 +545,7 @@ int wa_iso8601_ms(const char *s, size_t len, int64_t *out_ms)
         i++;
     if (i != len)
         return -EINVAL;
-    int64_t days = wa_days_from_civil(y, mo, d);
+    int64_t days = worker_api_days_from_civil(y, mo, d);
     *out_ms = ((days * 24 + h) * 60 + mi) * 60000 + (int64_t)sec * 1000 + ms;
     return 0;
 }

@@ -33,14 +33,14 @@ struct worker_api *worker_api_create(const struct worker_api_config *cfg)
     w->ufs = cfg->ufs;
     w->meta_cache = cfg->meta_cache;
     w->page_size = cfg->page_size ? cfg->page_size : 1;
-    w->window = cfg->window_pages < 1               ? 1
-                : cfg->window_pages > WA_WINDOW_MAX ? WA_WINDOW_MAX
-                                                    : cfg->window_pages;
+    w->window = cfg->window_pages < 1                       ? 1
+                : cfg->window_pages > WORKER_API_WINDOW_MAX ? WORKER_API_WINDOW_MAX
+                                                            : cfg->window_pages;
     w->cluster = cfg->cluster;
     w->self_host = strdup(cfg->self_host ? cfg->self_host : "localhost");
     w->self_port = cfg->self_port;
-    w->ids = wa_path_ids_create(WA_PATH_IDS_MAX);
-    w->loads = wa_loads_create();
+    w->ids = worker_api_path_ids_create(WORKER_API_PATH_IDS_MAX);
+    w->loads = worker_api_loads_create();
     if (!w->self_host || !w->ids || !w->loads) {
         worker_api_destroy(w);
         return NULL;
@@ -48,37 +48,44 @@ struct worker_api *worker_api_create(const struct worker_api_config *cfg)
     return w;
 }
 
+void worker_api_stop_jobs(struct worker_api *w)
+{
+    if (w)
+        worker_api_loads_stop_all(w->loads);
+}
+
 void worker_api_destroy(struct worker_api *w)
 {
     if (!w)
         return;
-    wa_loads_destroy(w->loads);
-    wa_path_ids_destroy(w->ids);
+    worker_api_loads_destroy(w->loads);
+    worker_api_path_ids_destroy(w->ids);
     free(w->self_host);
     free(w);
 }
 
 /* --- requests and answers ----------------------------------------------------------------- */
 
-void wa_request_release_if_done(struct wa_request *r)
+void worker_api_request_release_if_done(struct worker_api_request *r)
 {
     if (r->x || r->pending)
         return;
     if (r->op_free)
         r->op_free(r);
-    wa_target_free(&r->t);
+    worker_api_target_free(&r->t);
     free(r);
 }
 
-void wa_on_abort(struct http_exchange *x)
+void worker_api_on_abort(struct http_exchange *x)
 {
-    struct wa_request *r = x->handler_ctx;
+    struct worker_api_request *r = x->handler_ctx;
     r->x = NULL;
     /* A callback still to come sees x == NULL and frees r when it is the last. */
-    wa_request_release_if_done(r);
+    worker_api_request_release_if_done(r);
 }
 
-void wa_respond(struct wa_request *r, int status, const char *headers, const char *body, size_t len)
+void worker_api_respond(struct worker_api_request *r, int status, const char *headers,
+                        const char *body, size_t len)
 {
     struct http_exchange *x = r->x;
     if (!x)
@@ -90,7 +97,7 @@ void wa_respond(struct wa_request *r, int status, const char *headers, const cha
     x->on_progress = NULL;
     struct buf h;
     buf_init(&h, 4096);
-    int rc = buf_append_str(&h, WA_SERVER_HEADER);
+    int rc = buf_append_str(&h, WORKER_API_SERVER_HEADER);
     if (!rc && headers)
         rc = buf_append_str(&h, headers);
     if (rc) {
@@ -102,11 +109,11 @@ void wa_respond(struct wa_request *r, int status, const char *headers, const cha
         (void)rc; /* on failure the server closed the connection */
     }
     buf_free(&h);
-    wa_request_release_if_done(r);
+    worker_api_request_release_if_done(r);
 }
 
 /* Serialize o (consumed) and answer with it. */
-static void wa_respond_json(struct wa_request *r, int status, struct json_object *o)
+static void worker_api_respond_json(struct worker_api_request *r, int status, struct json_object *o)
 {
     size_t len = 0;
     const char *s = o ? json_object_to_json_string_length(
@@ -114,24 +121,24 @@ static void wa_respond_json(struct wa_request *r, int status, struct json_object
                       : NULL;
     if (!s) {
         static const char oom[] = "{\"message\":\"out of memory\"}";
-        wa_respond(r, 500, WA_CONTENT_TYPE_JSON, oom, sizeof(oom) - 1);
+        worker_api_respond(r, 500, WORKER_API_CONTENT_TYPE_JSON, oom, sizeof(oom) - 1);
     } else {
-        wa_respond(r, status, WA_CONTENT_TYPE_JSON, s, len);
+        worker_api_respond(r, status, WORKER_API_CONTENT_TYPE_JSON, s, len);
     }
     json_object_put(o);
 }
 
-void wa_respond_message(struct wa_request *r, int status, const char *msg)
+void worker_api_respond_message(struct worker_api_request *r, int status, const char *msg)
 {
     struct json_object *o = json_object_new_object();
     struct json_object *m = json_object_new_string(msg);
     if (o && m && json_object_object_add(o, "message", m) == 0)
         m = NULL;
     json_object_put(m);
-    wa_respond_json(r, status, o);
+    worker_api_respond_json(r, status, o);
 }
 
-int wa_status_for_ufs(enum ufs_status st)
+int worker_api_status_for_ufs(enum ufs_status st)
 {
     switch (st) {
     case UFS_NO_SUCH_KEY:
@@ -152,7 +159,8 @@ int wa_status_for_ufs(enum ufs_status st)
     return 500;
 }
 
-void wa_respond_ufs_error(struct wa_request *r, enum ufs_status st, const char *what)
+void worker_api_respond_ufs_error(struct worker_api_request *r, enum ufs_status st,
+                                  const char *what)
 {
     char msg[256];
     const char *why = st == UFS_NO_SUCH_KEY      ? "does not exist"
@@ -160,33 +168,34 @@ void wa_respond_ufs_error(struct wa_request *r, enum ufs_status st, const char *
                       : st == UFS_CHANGED        ? "changed while it was read; retry"
                                                  : "could not be read from the UFS";
     snprintf(msg, sizeof(msg), "%s %s (%s)", what, why, ufs_status_name(st));
-    wa_respond_message(r, wa_status_for_ufs(st), msg);
+    worker_api_respond_message(r, worker_api_status_for_ufs(st), msg);
 }
 
-bool wa_request_ufs_path(struct wa_request *r)
+bool worker_api_request_ufs_path(struct worker_api_request *r)
 {
     if (!r->t.ufs_path) {
-        wa_respond_message(r, 400, "path is required");
+        worker_api_respond_message(r, 400, "path is required");
         return false;
     }
-    if (wa_split_ufs_path(r->t.ufs_path, r->t.ufs_path_len, r->w->ufs->scheme, &r->up) != 0) {
+    if (worker_api_split_ufs_path(r->t.ufs_path, r->t.ufs_path_len, r->w->ufs->scheme, &r->up) !=
+        0) {
         char msg[128];
         snprintf(msg, sizeof(msg), "the path must be a full UFS path %s://bucket/key",
                  r->w->ufs->scheme);
-        wa_respond_message(r, 400, msg);
+        worker_api_respond_message(r, 400, msg);
         return false;
     }
     return true;
 }
 
-void wa_remember_path(struct worker_api *w, const char *path, size_t len)
+void worker_api_remember_path(struct worker_api *w, const char *path, size_t len)
 {
     char id[RING_PATH_ID_HEX_BYTES + 1];
     if (ring_path_id(path, len, id) == 0)
-        wa_path_ids_put(w->ids, id, path, len);
+        worker_api_path_ids_put(w->ids, id, path, len);
 }
 
-void wa_forget_object(struct worker_api *w, const char *path, size_t path_len)
+void worker_api_forget_object(struct worker_api *w, const char *path, size_t path_len)
 {
     if (w->meta_cache)
         meta_cache_invalidate(w->meta_cache, path, path_len);
@@ -197,10 +206,10 @@ void wa_forget_object(struct worker_api *w, const char *path, size_t path_len)
 
 /* The ring owner of P (whatever its state: alluxiofs asks the owner, and the owner is who it
  * should talk to), or this worker when there is no ring. */
-static void wa_node(struct wa_request *r)
+static void worker_api_node(struct worker_api_request *r)
 {
     if (!r->t.ufs_path) {
-        wa_respond_message(r, 400, "path is required");
+        worker_api_respond_message(r, 400, "path is required");
         return;
     }
     struct cluster_target owner;
@@ -223,87 +232,89 @@ static void wa_node(struct wa_request *r)
     }
     json_object_put(h);
     json_object_put(p);
-    wa_respond_json(r, 200, o);
+    worker_api_respond_json(r, 200, o);
 }
 
 /* --- routing ------------------------------------------------------------------------------ */
 
-static bool wa_method_is(const struct http_exchange *x, const char *m)
+static bool worker_api_method_is(const struct http_exchange *x, const char *m)
 {
     size_t n = strlen(m);
     return x->head->method.len == n && memcmp(x->head->method.p, m, n) == 0;
 }
 
-static void wa_method_not_allowed(struct wa_request *r, const char *allow)
+static void worker_api_method_not_allowed(struct worker_api_request *r, const char *allow)
 {
     char headers[96];
-    snprintf(headers, sizeof(headers), "%sAllow: %s\r\n", WA_CONTENT_TYPE_JSON, allow);
+    snprintf(headers, sizeof(headers), "%sAllow: %s\r\n", WORKER_API_CONTENT_TYPE_JSON, allow);
     static const char body[] = "{\"message\":\"method not allowed\"}";
-    wa_respond(r, 405, headers, body, sizeof(body) - 1);
+    worker_api_respond(r, 405, headers, body, sizeof(body) - 1);
 }
 
-static void wa_route(struct wa_request *r, enum wa_parse_status st)
+static void worker_api_route(struct worker_api_request *r, enum worker_api_parse_status st)
 {
     struct http_exchange *x = r->x;
-    bool get = wa_method_is(x, "GET"), head = wa_method_is(x, "HEAD");
-    bool post = wa_method_is(x, "POST");
-    enum wa_endpoint ep = r->t.ep;
-    if (ep == WA_EP_NONE) {
-        wa_respond_message(r, 404, "not found");
+    bool get = worker_api_method_is(x, "GET"), head = worker_api_method_is(x, "HEAD");
+    bool post = worker_api_method_is(x, "POST");
+    enum worker_api_endpoint ep = r->t.ep;
+    if (ep == WORKER_API_EP_NONE) {
+        worker_api_respond_message(r, 404, "not found");
         return;
     }
-    if (post && (ep == WA_EP_PAGE || ep == WA_EP_CHUNK || ep == WA_EP_OTHER)) {
-        wa_respond_message(r, 501,
-                           ep == WA_EP_OTHER ? "not implemented"
-                                             : "not implemented: this worker does not take "
-                                               "writes; write to the UFS");
+    if (post &&
+        (ep == WORKER_API_EP_PAGE || ep == WORKER_API_EP_CHUNK || ep == WORKER_API_EP_OTHER)) {
+        worker_api_respond_message(r, 501,
+                                   ep == WORKER_API_EP_OTHER
+                                       ? "not implemented"
+                                       : "not implemented: this worker does not take "
+                                         "writes; write to the UFS");
         return;
     }
-    if (ep == WA_EP_LOAD ? !get : !get && !head) {
-        wa_method_not_allowed(r, ep == WA_EP_LOAD ? "GET" : "GET, HEAD");
+    if (ep == WORKER_API_EP_LOAD ? !get : !get && !head) {
+        worker_api_method_not_allowed(r, ep == WORKER_API_EP_LOAD ? "GET" : "GET, HEAD");
         return;
     }
-    if (ep == WA_EP_OTHER) {
-        wa_respond_message(r, 501, "not implemented");
+    if (ep == WORKER_API_EP_OTHER) {
+        worker_api_respond_message(r, 501, "not implemented");
         return;
     }
-    if (st == WA_PARSE_NO_MEMORY) {
-        wa_respond_message(r, 500, "out of memory");
+    if (st == WORKER_API_PARSE_NO_MEMORY) {
+        worker_api_respond_message(r, 500, "out of memory");
         return;
     }
-    if (st != WA_PARSE_OK) {
-        wa_respond_message(r, 400, r->t.error ? r->t.error : "malformed request");
+    if (st != WORKER_API_PARSE_OK) {
+        worker_api_respond_message(r, 400, r->t.error ? r->t.error : "malformed request");
         return;
     }
     switch (ep) {
-    case WA_EP_PAGE:
-    case WA_EP_RANGE:
-    case WA_EP_CHUNK:
-        wa_read(r);
+    case WORKER_API_EP_PAGE:
+    case WORKER_API_EP_RANGE:
+    case WORKER_API_EP_CHUNK:
+        worker_api_read(r);
         return;
-    case WA_EP_INFO:
-        wa_info(r);
+    case WORKER_API_EP_INFO:
+        worker_api_info(r);
         return;
-    case WA_EP_FILES:
-        wa_files(r);
+    case WORKER_API_EP_FILES:
+        worker_api_files(r);
         return;
-    case WA_EP_NODE:
-        wa_node(r);
+    case WORKER_API_EP_NODE:
+        worker_api_node(r);
         return;
-    case WA_EP_LOAD:
-        wa_load(r);
+    case WORKER_API_EP_LOAD:
+        worker_api_load(r);
         return;
-    case WA_EP_NONE:
-    case WA_EP_OTHER:
+    case WORKER_API_EP_NONE:
+    case WORKER_API_EP_OTHER:
         break;
     }
-    wa_respond_message(r, 500, "internal error: unrouted endpoint");
+    worker_api_respond_message(r, 500, "internal error: unrouted endpoint");
 }
 
 void worker_api_handle(struct http_exchange *x, void *handler_data)
 {
     struct worker_api *w = handler_data;
-    struct wa_request *r = calloc(1, sizeof(*r));
+    struct worker_api_request *r = calloc(1, sizeof(*r));
     if (!r) {
         http_respond_abort(x);
         return;
@@ -312,9 +323,9 @@ void worker_api_handle(struct http_exchange *x, void *handler_data)
     r->x = x;
     r->loop = x->loop;
     x->handler_ctx = r;
-    x->on_abort = wa_on_abort;
+    x->on_abort = worker_api_on_abort;
     const struct http_request_head *h = x->head;
-    enum wa_parse_status st =
-        wa_target_parse(h->path.p, h->path.len, h->query.p, h->query.len, &r->t);
-    wa_route(r, st);
+    enum worker_api_parse_status st =
+        worker_api_target_parse(h->path.p, h->path.len, h->query.p, h->query.len, &r->t);
+    worker_api_route(r, st);
 }

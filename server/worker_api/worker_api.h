@@ -42,7 +42,11 @@ struct worker_api_config {
 
 /* NULL on ENOMEM. Call before the loops start; the config's pointers must outlive w. */
 struct worker_api *worker_api_create(const struct worker_api_config *cfg);
-/* After every loop stopped. Load jobs still running (their loop is gone) are abandoned. */
+/* Stop every running load job (they show STOPPED; each asks for no more pages and ends when
+ * its reads in flight are back). Call when shutting down, before the loops drain, so no job
+ * keeps starting UFS reads while they stop. Any thread. */
+void worker_api_stop_jobs(struct worker_api *w);
+/* After every loop stopped. What jobs still running hold is freed (their loop is gone). */
 void worker_api_destroy(struct worker_api *w);
 
 /* The http_handler_fn of the worker listener; handler_data is the struct worker_api. */
