@@ -161,6 +161,7 @@ static const struct config_key config_keys[] = {
      CONFIG_OFF(worker_identity_file), 0, 0, CONFIG_KEY_NULLABLE, NULL},
     {"worker_lease_ttl", CONFIG_KEY_DURATION, CONFIG_OFF(worker_lease_ttl_ms), 1000,
      CONFIG_TIMEOUT_MAX_MS, 0, "5s"},
+    {"worker_page_writes", CONFIG_KEY_BOOL, CONFIG_OFF(worker_page_writes), 0, 0, 0, "false"},
     {"etcd_hosts", CONFIG_KEY_STRING, CONFIG_OFF(etcd_hosts), 0, 0, CONFIG_KEY_NULLABLE, NULL},
     {"etcd_port", CONFIG_KEY_UINT, CONFIG_OFF(etcd_port), 1, 65535, 0, "2379"},
     {"worker_hosts", CONFIG_KEY_STRING, CONFIG_OFF(worker_hosts), 0, 0, CONFIG_KEY_NULLABLE, NULL},

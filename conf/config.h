@@ -83,6 +83,7 @@ struct config {
                                    * identity (default: worker_identity in the first page store
                                    * dir; none with a memory-only store: a new one per start) */
     uint64_t worker_lease_ttl_ms; /* worker_lease_ttl: etcd lease of the registration, 5s */
+    bool worker_page_writes;      /* worker_page_writes: keep E4 page writes (off) */
 
     /* Cluster membership, alluxiofs's keywords: at most one of etcd_hosts and worker_hosts. */
     char *etcd_hosts;          /* etcd_hosts: "h1,h2:2380" (an entry's own port wins) */

@@ -373,6 +373,16 @@ struct page *route_read_page(struct route *r, struct loop *l, const struct route
     return NULL;
 }
 
+void route_store_page(struct route *r, struct loop *l, const struct route_object *o, uint64_t index,
+                      struct page *page)
+{
+    struct page_key key = {o->path, o->path_len, o->etag, strlen(o->etag), index};
+    if (page_store_put(r->store, &key, page) != 0)
+        log_debug("route: page not cached (out of memory)");
+    if (r->disk)
+        disk_store_write(r->disk, l, &key, page);
+}
+
 void route_forget_path(struct route *r, const char *path, size_t path_len)
 {
     page_store_remove_path(r->store, path, path_len);

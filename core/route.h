@@ -91,6 +91,11 @@ struct meta *route_read_meta(struct route *r, struct loop *l, const char *bucket
                              size_t key_len, const char *path, size_t path_len, route_meta_cb cb,
                              void *arg);
 
+/* Keep page index of o, which a client handed over (an Alluxio page write): in memory, and on
+ * disk when there is a disk store. The caller checked its length against o's size. */
+void route_store_page(struct route *r, struct loop *l, const struct route_object *o, uint64_t index,
+                      struct page *page);
+
 /* Forget every cached page of path (after the UFS said the object changed). */
 void route_forget_path(struct route *r, const char *path, size_t path_len);
 

@@ -428,6 +428,8 @@ int main(int argc, char **argv)
                 .idle_timeout_ms = cfg.idle_timeout_ms,
                 .body_timeout_ms = cfg.body_timeout_ms,
                 .send_timeout_ms = cfg.send_timeout_ms,
+                /* E4 page writes carry one page; the S3 front takes no bodies. */
+                .max_body_bytes = worker_listener && cfg.worker_page_writes ? cfg.page_size : 0,
                 .handler = worker_listener ? worker_api_handle : s3_handle,
                 .handler_data = worker_listener ? worker_role_api(worker) : (void *)&s3,
             };

@@ -108,6 +108,7 @@ struct worker_role *worker_role_start(const struct config *cfg, struct cluster *
         .self_host = self->host,
         .self_port = self->http_port,
         .meta_cache = meta_cache,
+        .accept_page_writes = cfg->worker_page_writes,
     };
     w->api = worker_api_create(&ac);
     if (!w->api) {

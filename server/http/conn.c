@@ -65,10 +65,13 @@ struct conn {
     struct http_request_head head;
     size_t head_len;
 
-    /* Request body being dropped. */
+    /* Request body being read: kept for the handler (keep_body) or dropped. */
     bool body_chunked;
+    bool keep_body;
+    bool body_dropped;
     uint64_t body_left;
     struct http_chunked chunked;
+    struct buf body;
 
     struct http_exchange x;
     bool exchange_active;  /* the handler may still write */
@@ -205,6 +208,7 @@ static void conn_free_deferred(void *arg)
     conn_out_clear(c);
     free(c->out);
     free(c->in);
+    buf_free(&c->body);
     free(c);
     server_conn_gone(s);
 }
@@ -781,12 +785,31 @@ static void conn_dispatch(struct conn *c)
     c->x.head = &c->head;
     c->x.is_head_method = c->head.method.len == 4 && memcmp(c->head.method.p, "HEAD", 4) == 0;
     c->x.serial = atomic_fetch_add(&conn_serial, 1) + 1;
+    c->x.body = c->keep_body ? (c->body.data ? c->body.data : "") : NULL;
+    c->x.body_len = c->keep_body ? c->body.len : 0;
+    c->x.body_dropped = c->body_dropped;
     c->exchange_active = true;
     c->response_started = c->response_queued = false;
     c->server->cfg.handler(&c->x, c->server->cfg.handler_data);
 }
 
-/* Drop body bytes from the input buffer after the head. true when the body is complete. */
+/* Keep len body bytes for the handler; past max_body_bytes (a chunked body that grew too
+ * long) the request is refused. false when the connection was closed. */
+static bool conn_keep_body_bytes(struct conn *c, const char *p, size_t len)
+{
+    if (c->body.len + len > c->server->cfg.max_body_bytes) {
+        conn_send_error_and_close(c, 413);
+        return false;
+    }
+    if (buf_append(&c->body, p, len) != 0) {
+        conn_send_error_and_close(c, 500);
+        return false;
+    }
+    return true;
+}
+
+/* Take body bytes out of the input buffer after the head (kept or dropped). true when the body
+ * is complete. */
 static bool conn_consume_body(struct conn *c)
 {
     size_t avail = c->in_len - c->head_len;
@@ -799,7 +822,9 @@ static bool conn_consume_body(struct conn *c)
             conn_send_error_and_close(c, 400);
             return false;
         }
-        c->body_left += out_len; /* counts bytes dropped, for the cap */
+        if (c->keep_body && !conn_keep_body_bytes(c, p, out_len))
+            return false;
+        c->body_left += out_len; /* counts bytes read, for the cap */
         memmove(p, p + consumed, avail - consumed);
         c->in_len -= consumed;
         if (c->body_left > HTTP_BODY_DISCARD_MAX) {
@@ -809,6 +834,8 @@ static bool conn_consume_body(struct conn *c)
         return st == HTTP_CHUNKED_DONE;
     }
     size_t take = avail < c->body_left ? avail : (size_t)c->body_left;
+    if (c->keep_body && !conn_keep_body_bytes(c, p, take))
+        return false;
     memmove(p, p + take, avail - take);
     c->in_len -= take;
     c->body_left -= take;
@@ -836,6 +863,13 @@ static void conn_process_input(struct conn *c)
         c->head_len = consumed;
         c->keep_alive = c->head.keep_alive;
         bool has_body = c->head.chunked || (c->head.has_content_length && c->head.content_length);
+        uint64_t max_body = c->server->cfg.max_body_bytes;
+        buf_free(&c->body);
+        c->keep_body = has_body && max_body && !c->head.expect_continue &&
+                       (c->head.chunked || c->head.content_length <= max_body);
+        c->body_dropped = has_body && !c->keep_body;
+        if (c->keep_body)
+            buf_init(&c->body, (size_t)max_body);
         if (has_body && (c->head.expect_continue ||
                          (!c->head.chunked && c->head.content_length > HTTP_BODY_DISCARD_MAX))) {
             /* Answer before the body: the client that asked for 100-continue will not send it

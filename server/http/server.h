@@ -31,6 +31,11 @@ struct http_server_config {
     uint16_t port;
     unsigned max_connections; /* across all loops */
     uint64_t header_timeout_ms, idle_timeout_ms, body_timeout_ms, send_timeout_ms;
+    /* Request bodies up to this many bytes are handed to the handler (x->body); 0: every body
+     * is read and dropped (the S3 front serves no writes). A longer body is dropped too, and
+     * the handler sees x->body_dropped. Bodies sent after "Expect: 100-continue" are never
+     * kept: the handler answers before them. */
+    uint64_t max_body_bytes;
     http_handler_fn handler;
     void *handler_data;
 };
@@ -40,6 +45,11 @@ struct http_exchange {
     const struct http_request_head *head; /* views into the connection's buffer */
     bool is_head_method;                  /* a HEAD request: the head is all that is sent */
     uint64_t serial;                      /* per-process request counter (request ids) */
+    /* The request body (chunked framing removed) when the server keeps bodies
+     * (max_body_bytes) and it fitted; NULL otherwise. Valid until the response is queued. */
+    const char *body;
+    size_t body_len;
+    bool body_dropped; /* the request had a body that was not kept (too long, or 100-continue) */
 
     /* Set by the handler. on_progress: queued body bytes were sent (queue more now).
      * on_abort: the connection is gone; the handler must not touch x again. Neither is called

@@ -37,6 +37,7 @@ struct worker_api {
     struct cluster *cluster;
     char *self_host;
     uint16_t self_port;
+    bool accept_page_writes; /* E4 (see write.c) */
     struct worker_api_path_ids *ids;
     struct worker_api_loads *loads;
 };
@@ -80,10 +81,11 @@ void worker_api_remember_path(struct worker_api *w, const char *path, size_t len
 void worker_api_forget_object(struct worker_api *w, const char *path, size_t path_len);
 
 /* Endpoints. */
-void worker_api_read(struct worker_api_request *r);  /* read.c: E3/E3b/E3c, E5, E6 */
-void worker_api_info(struct worker_api_request *r);  /* info.c: E2 */
-void worker_api_files(struct worker_api_request *r); /* info.c: E1 */
-void worker_api_load(struct worker_api_request *r);  /* load.c: E9-E11 */
+void worker_api_read(struct worker_api_request *r);       /* read.c: E3/E3b/E3c, E5, E6 */
+void worker_api_info(struct worker_api_request *r);       /* info.c: E2 */
+void worker_api_files(struct worker_api_request *r);      /* info.c: E1 */
+void worker_api_load(struct worker_api_request *r);       /* load.c: E9-E11 */
+void worker_api_write_page(struct worker_api_request *r); /* write.c: E4 */
 
 /* load.c: the job table shared by every loop. */
 struct worker_api_loads *worker_api_loads_create(void);

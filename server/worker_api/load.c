@@ -38,8 +38,9 @@
 #define WORKER_API_LOAD_PAGES_IN_FLIGHT 8       /* page reads in flight per job */
 #define WORKER_API_LOAD_LIST_PAGES_MAX  1000000 /* list pages followed by one job (10^9 keys) */
 #define WORKER_API_LOAD_MESSAGE_MAX     256
-#define WORKER_API_LOAD_STEPS_PER_TURN  256 /* pages found cached in one go before the run yields  \
-                                             */
+#define WORKER_API_LOAD_STEPS_PER_TURN                                                             \
+    256 /* pages found cached in one go before the run yields                                      \
+         */
 
 enum worker_api_load_state {
     WORKER_API_LOAD_RUNNING,   /* its run is going */

@@ -8,10 +8,9 @@
  * a target outside /v1/; 405 for methods the endpoint does not take; 501 for the endpoints not
  * served here; 500/503 when the UFS fails.
  *
- * Writes (E4 page write, E7 chunk write) answer 501: server/http drops request bodies before the
- * handler runs (it has no body API for handlers), and a page whose bytes could not be checked
- * against the object's ETag must not be cached anyway. alluxiofs only writes through these from
- * its write() paths, which fall back to the UFS on any error (section 5).
+ * Writes: E4 page writes are kept when worker_page_writes is on (write.c says why it is off by
+ * default) and answer 403 otherwise; E7 whole-file writes answer 501. alluxiofs writes through
+ * these only from its write() paths, which fall back to the UFS on any error (section 5).
  */
 #include "internal.h"
 
@@ -39,6 +38,7 @@ struct worker_api *worker_api_create(const struct worker_api_config *cfg)
     w->cluster = cfg->cluster;
     w->self_host = strdup(cfg->self_host ? cfg->self_host : "localhost");
     w->self_port = cfg->self_port;
+    w->accept_page_writes = cfg->accept_page_writes;
     w->ids = worker_api_path_ids_create(WORKER_API_PATH_IDS_MAX);
     w->loads = worker_api_loads_create();
     if (!w->self_host || !w->ids || !w->loads) {
@@ -261,16 +261,16 @@ static void worker_api_route(struct worker_api_request *r, enum worker_api_parse
         worker_api_respond_message(r, 404, "not found");
         return;
     }
-    if (post &&
-        (ep == WORKER_API_EP_PAGE || ep == WORKER_API_EP_CHUNK || ep == WORKER_API_EP_OTHER)) {
+    bool page_write = post && ep == WORKER_API_EP_PAGE;
+    if (post && (ep == WORKER_API_EP_CHUNK || ep == WORKER_API_EP_OTHER)) {
         worker_api_respond_message(r, 501,
                                    ep == WORKER_API_EP_OTHER
                                        ? "not implemented"
-                                       : "not implemented: this worker does not take "
-                                         "writes; write to the UFS");
+                                       : "not implemented: whole-file writes are not taken; "
+                                         "write to the UFS");
         return;
     }
-    if (ep == WORKER_API_EP_LOAD ? !get : !get && !head) {
+    if (!page_write && (ep == WORKER_API_EP_LOAD ? !get : !get && !head)) {
         worker_api_method_not_allowed(r, ep == WORKER_API_EP_LOAD ? "GET" : "GET, HEAD");
         return;
     }
@@ -284,6 +284,10 @@ static void worker_api_route(struct worker_api_request *r, enum worker_api_parse
     }
     if (st != WORKER_API_PARSE_OK) {
         worker_api_respond_message(r, 400, r->t.error ? r->t.error : "malformed request");
+        return;
+    }
+    if (page_write) {
+        worker_api_write_page(r);
         return;
     }
     switch (ep) {

@@ -38,6 +38,9 @@ struct worker_api_config {
     /* Optional (NULL: not done): the metadata cache route uses, so that an object found
      * changed or deleted mid-read is forgotten at once rather than after its TTL. */
     struct meta_cache *meta_cache;
+    /* E4 page writes kept (worker_page_writes); off: 403. The listener must then keep request
+     * bodies of up to a page (http_server_config.max_body_bytes). */
+    bool accept_page_writes;
 };
 
 /* NULL on ENOMEM. Call before the loops start; the config's pointers must outlive w. */

@@ -578,7 +578,7 @@ def worker_api_info_files_node(s, c):
         pid = path_id("file://wb/top.txt")
         st, body, h = cl.get(f"/v1/file/{pid}/page/0?ufsFullPath=file://wb/top.txt", method="POST",
                              body=b"x" * 100, headers={"Content-Type": "application/octet-stream"})
-        c.eq(st, 501, "E4 page write")
+        c.eq(st, 403, "E4 page write with worker_page_writes off")
         st, _, h = cl.get(f"/v1/chunk/{pid}?ufsFullPath=file://wb/top.txt&chunkSize=1", method="POST",
                           body=b"x")
         c.eq(st, 501, "E7 chunk write")
@@ -882,6 +882,66 @@ def worker_api_over_s3_ufs(s, c):
         c.eq(st, 400, "file:// path on an S3 UFS")
         st, _ = cl.json(cl.page_target(f"s3://{bucket}/d/missing", 0))
         c.eq(st, 404, "missing object on S3")
+    finally:
+        cl.close()
+        c.eq(px.stop(), 0, "proxy exit code")
+
+
+# --------------------------------------------------------------------------------------------
+# Page writes (E4)
+
+
+@test(timeout=120)
+def worker_api_page_writes(s, c):
+    """E4 is refused (403) unless worker_page_writes is on. On: a body of the wrong length is
+    400, an oversized one 413, a chunked body is taken like a plain one, and a written page is
+    what later reads of that page get: with the metadata cached and the UFS file deleted, the
+    written page still reads back while an unwritten page of the same file fails."""
+    data = prng_bytes("wapi-e4", 3 * P + 100)
+    root, px, wport = file_worker(s, "wapi-e4-off", {"w/f.bin": data})
+    cl = Client(wport)
+    path = "file://wb/w/f.bin"
+    try:
+        st, body, _ = cl.get(cl.page_target(path, 1), method="POST", body=data[P:2 * P])
+        c.eq(st, 403, f"writes off: {body[:200]!r}")
+    finally:
+        cl.close()
+        c.eq(px.stop(), 0, "proxy exit code")
+
+    root, px, wport = file_worker(s, "wapi-e4-on", {"w/f.bin": data}, worker_page_writes="true",
+                                  metadata_cache_ttl="120s")
+    cl = Client(wport)
+    try:
+        st, info = cl.info(path)  # metadata now cached for the deletes below
+        c.eq(st, 200, "E2 before the writes")
+        st, body, _ = cl.get(cl.page_target(path, 1), method="POST", body=data[P:2 * P - 1])
+        c.eq(st, 400, f"one byte short: {body[:200]!r}")
+        st, body, _ = cl.get(cl.page_target(path, 9), method="POST", body=b"x")
+        c.eq(st, 400, f"page past the end: {body[:200]!r}")
+        st, body, _ = cl.get(cl.page_target(path, 1), method="POST", body=b"y" * (P + 1))
+        c.eq(st, 413, f"larger than a page: {body[:200]!r}")
+        st, body, _ = cl.get(cl.page_target(path, 1), method="POST", body=data[P:2 * P],
+                             headers={"Content-Type": "application/octet-stream"})
+        c.eq(st, 200, f"page 1 written: {body[:200]!r}")
+        c.eq(json.loads(body or b"{}").get("path_id"), path_id(path), "answer names the path id")
+        # The last (short) page, sent chunked.
+        conn = http.client.HTTPConnection("127.0.0.1", wport, timeout=30)
+        try:
+            tail = data[3 * P:]
+            conn.request("POST", cl.page_target(path, 3), body=iter([tail[:40], tail[40:]]),
+                         headers={"Transfer-Encoding": "chunked"}, encode_chunked=True)
+            r = conn.getresponse()
+            c.eq(r.status, 200, f"chunked last page: {r.read()[:200]!r}")
+        finally:
+            conn.close()
+        os.unlink(os.path.join(root, "wb", "w", "f.bin"))
+        st, body, _ = cl.get(cl.page_target(path, 1))
+        c.eq(st, 200, "written page 1 after the UFS file is gone")
+        c.bytes_eq(body, data[P:2 * P], "written page 1")
+        st, body, _ = cl.get(cl.page_target(path, 3))
+        c.bytes_eq(body, data[3 * P:], "written last page")
+        st, body, _ = cl.get(cl.page_target(path, 2))
+        c.ok(st != 200, f"an unwritten page of the deleted file is not served ({st})")
     finally:
         cl.close()
         c.eq(px.stop(), 0, "proxy exit code")
