@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from fixtures import Suite  # noqa: E402
 
-MODULES = ["t_config", "t_s3", "t_list", "t_http", "t_cache", "t_file", "t_signer", "t_clients", "t_auth", "t_disk", "t_cluster", "t_ring_cli", "t_worker_api"]
+MODULES = ["t_config", "t_s3", "t_list", "t_http", "t_cache", "t_file", "t_signer", "t_clients", "t_auth", "t_disk", "t_cluster", "t_ring_cli", "t_fleet", "t_worker_api"]
 
 
 class Timeout(Exception):
