@@ -60,3 +60,26 @@ Test(crc32c, hardware_matches_tables)
             cr_assert_eq(crc32c(0, buf + off, len), crc32c_sw(0, buf + off, len),
                          "offset %zu length %zu", off, len);
 }
+
+/* Lengths around the three-lane thresholds (3 x 256 and 3 x 8192 bytes) and a 1 MiB page, at
+ * every alignment the loop could see. */
+Test(crc32c, hardware_lanes_match_tables)
+{
+    static uint8_t buf[(1 << 20) + 64];
+    uint64_t s = 0x2545F4914F6CDD1DULL;
+    for (size_t i = 0; i < sizeof buf; i++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        buf[i] = (uint8_t)s;
+    }
+    const size_t lens[] = {767,   768,   769,         1535,        1536,   24575,
+                           24576, 24577, 24576 + 768, 49152 + 800, 100000, 1 << 20};
+    for (size_t off = 0; off < 9; off++)
+        for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++)
+            cr_assert_eq(crc32c(0, buf + off, lens[i]), crc32c_sw(0, buf + off, lens[i]),
+                         "offset %zu length %zu", off, lens[i]);
+    /* Chaining across a lane boundary. */
+    uint32_t whole = crc32c(0, buf, 1 << 20);
+    cr_assert_eq(crc32c(crc32c(0, buf, 30000), buf + 30000, (1 << 20) - 30000), whole);
+}
