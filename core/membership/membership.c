@@ -17,6 +17,7 @@
 
 #include "../log.h"
 #include "member_map.h"
+#include "stop_flag.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -51,9 +52,9 @@ struct membership_run {
 };
 
 static struct {
-    pthread_mutex_t lock; /* guards stopping and status */
-    pthread_cond_t wake;  /* CLOCK_MONOTONIC; signalled by membership_stop */
-    bool running, stopping;
+    pthread_mutex_t lock;  /* guards running and status */
+    struct stop_flag stop; /* raised by membership_stop */
+    bool running;
     pthread_t thread;
     struct etcd_client *client; /* set in start, freed after the join */
     membership_publish_fn publish;
@@ -115,31 +116,13 @@ static void membership_set_connected(const char *host, int64_t revision, size_t 
 
 static bool membership_stopping(void)
 {
-    pthread_mutex_lock(&membership.lock);
-    bool s = membership.stopping;
-    pthread_mutex_unlock(&membership.lock);
-    return s;
+    return stop_flag_raised(&membership.stop);
 }
 
 /* Sleep ms unless membership_stop comes first. false when stopping. */
 static bool membership_sleep(unsigned ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&membership.lock);
-    while (!membership.stopping) {
-        if (pthread_cond_timedwait(&membership.wake, &membership.lock, &until) == ETIMEDOUT)
-            break;
-    }
-    bool go_on = !membership.stopping;
-    pthread_mutex_unlock(&membership.lock);
-    return go_on;
+    return stop_flag_sleep(&membership.stop, ms);
 }
 
 /* ---- ring updates ------------------------------------------------------------------------ */
@@ -438,11 +421,7 @@ int membership_start(const struct membership_config *cfg, membership_publish_fn 
     if (st != ETCD_OK)
         return st == ETCD_ERR_NOMEM ? -ENOMEM : -EINVAL;
 
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    rc = pthread_cond_init(&membership.wake, &ca);
-    pthread_condattr_destroy(&ca);
+    rc = stop_flag_init(&membership.stop);
     if (rc != 0) {
         etcd_client_free(client);
         return -rc;
@@ -456,7 +435,6 @@ int membership_start(const struct membership_config *cfg, membership_publish_fn 
     membership.prefix_len = strlen(prefix);
     membership.vnodes = cfg->vnodes != 0 ? cfg->vnodes : RING_VNODES_DEFAULT;
     pthread_mutex_lock(&membership.lock);
-    membership.stopping = false;
     membership.status = (struct membership_status){.running = true};
     pthread_mutex_unlock(&membership.lock);
 
@@ -465,7 +443,7 @@ int membership_start(const struct membership_config *cfg, membership_publish_fn 
     rc = pthread_create(&membership.thread, NULL, membership_main, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
-        pthread_cond_destroy(&membership.wake);
+        stop_flag_destroy(&membership.stop);
         etcd_client_free(client);
         membership.client = NULL;
         pthread_mutex_lock(&membership.lock);
@@ -487,14 +465,13 @@ void membership_stop(void)
         pthread_mutex_unlock(&membership.lock);
         return;
     }
-    membership.stopping = true;
-    pthread_cond_broadcast(&membership.wake);
     pthread_mutex_unlock(&membership.lock);
+    stop_flag_raise(&membership.stop);
     etcd_client_interrupt(membership.client);
     pthread_join(membership.thread, NULL);
     etcd_client_free(membership.client);
     membership.client = NULL;
-    pthread_cond_destroy(&membership.wake);
+    stop_flag_destroy(&membership.stop);
     pthread_mutex_lock(&membership.lock);
     membership.running = false;
     membership.status.running = false;

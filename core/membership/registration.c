@@ -14,6 +14,7 @@
 #include "../log.h"
 #include "etcd.h"
 #include "membership.h"
+#include "stop_flag.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -29,9 +30,9 @@
 #define REGISTRATION_UUID_BYTES      16
 
 static struct {
-    pthread_mutex_t lock; /* guards running, stopping */
-    pthread_cond_t wake;  /* CLOCK_MONOTONIC; signalled by registration_stop */
-    bool running, stopping;
+    pthread_mutex_t lock;  /* guards running */
+    struct stop_flag stop; /* raised by registration_stop */
+    bool running;
     pthread_t thread;
     struct etcd_client *client;
     struct buf key, value;
@@ -99,31 +100,13 @@ int registration_key(const char *cluster_name, const struct ring_worker *w, stru
 
 static bool registration_stopping(void)
 {
-    pthread_mutex_lock(&registration.lock);
-    bool s = registration.stopping;
-    pthread_mutex_unlock(&registration.lock);
-    return s;
+    return stop_flag_raised(&registration.stop);
 }
 
 /* Sleep ms unless registration_stop comes first. false when stopping. */
 static bool registration_sleep(unsigned ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&registration.lock);
-    while (!registration.stopping) {
-        if (pthread_cond_timedwait(&registration.wake, &registration.lock, &until) == ETIMEDOUT)
-            break;
-    }
-    bool go_on = !registration.stopping;
-    pthread_mutex_unlock(&registration.lock);
-    return go_on;
+    return stop_flag_sleep(&registration.stop, ms);
 }
 
 /* Grant a lease and put the key on it. */
@@ -254,17 +237,12 @@ int registration_start(const struct registration_config *cfg)
     etcd_signals_block(&old);
     if (rc == 0 && etcd_client_new(&ecfg, &registration.client) != ETCD_OK)
         rc = -ENOMEM;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     if (rc == 0)
-        rc = -pthread_cond_init(&registration.wake, &ca);
-    pthread_condattr_destroy(&ca);
-    registration.stopping = false;
+        rc = -stop_flag_init(&registration.stop);
     if (rc == 0) {
         rc = -pthread_create(&registration.thread, NULL, registration_main, NULL);
         if (rc)
-            pthread_cond_destroy(&registration.wake);
+            stop_flag_destroy(&registration.stop);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc) {
@@ -287,13 +265,12 @@ void registration_stop(void)
         pthread_mutex_unlock(&registration.lock);
         return;
     }
-    registration.stopping = true;
-    pthread_cond_broadcast(&registration.wake);
     pthread_mutex_unlock(&registration.lock);
+    stop_flag_raise(&registration.stop);
     pthread_join(registration.thread, NULL);
     etcd_client_free(registration.client);
     registration.client = NULL;
-    pthread_cond_destroy(&registration.wake);
+    stop_flag_destroy(&registration.stop);
     buf_free(&registration.key);
     buf_free(&registration.value);
     pthread_mutex_lock(&registration.lock);
