@@ -70,10 +70,24 @@ struct disk_store {
     uint64_t page_size;
     unsigned max_writes;
     uint32_t backoff_ms;
-    atomic_uint writes_in_flight;
+    /* Write slots: a finished write hands its slot to the oldest waiting page, if any. */
+    pthread_mutex_t queue_lock;
+    unsigned writes_in_flight;
+    struct disk_queued *queue_head, *queue_tail;
+    uint64_t queue_bytes;
     atomic_uint pending; /* reads and writes with ring ops outstanding */
     atomic_uint_fast64_t hits, misses, bad_pages, read_errors, writes, write_errors, write_drops,
         evictions;
+};
+
+/* A page waiting for a write slot, with its own copy of the key. */
+struct disk_queued {
+    struct disk_queued *next;
+    struct disk_store *d;
+    struct loop *loop; /* the loop it came from: its write runs on that loop's ring */
+    struct page *page;
+    struct page_key key; /* path and etag point into bytes[] */
+    char bytes[];
 };
 
 static void disk_count(atomic_uint_fast64_t *c)
@@ -445,6 +459,7 @@ struct disk_write {
 
 static void disk_write_complete(struct loop_op *op, int res, uint32_t flags);
 static void disk_victim_complete(struct loop_op *op, int res, uint32_t flags);
+static void disk_write_slot_release(struct disk_store *d);
 
 static void disk_write_finish(struct disk_write *w)
 {
@@ -467,9 +482,9 @@ static void disk_write_finish(struct disk_write *w)
         disk_count(&d->writes);
     }
     page_unref(w->page);
-    atomic_fetch_sub(&d->writes_in_flight, 1);
-    atomic_fetch_sub(&d->pending, 1);
     free(w);
+    disk_write_slot_release(d);
+    atomic_fetch_sub(&d->pending, 1);
 }
 
 /* The only writer of w->state: enter a state and queue its ring op(s). */
@@ -668,19 +683,12 @@ static bool disk_write_reserve(struct disk_write *w, uint64_t name_hash, uint64_
     return false;
 }
 
-void disk_store_write(struct disk_store *d, struct loop *l, const struct page_key *key,
-                      struct page *page)
+/* Start the write of page under key; the caller holds a write slot, which this gives back on
+ * every path that does not start the write. */
+static void disk_write_start(struct disk_store *d, struct loop *l, const struct page_key *key,
+                             struct page *page)
 {
     size_t header_size = page_file_header_size(key);
-    if (header_size == 0 || page->len == 0 || page->len > d->page_size) {
-        disk_count(&d->write_drops);
-        return;
-    }
-    if (atomic_fetch_add(&d->writes_in_flight, 1) >= d->max_writes) {
-        atomic_fetch_sub(&d->writes_in_flight, 1);
-        disk_count(&d->write_drops);
-        return;
-    }
     uint64_t name_hash = page_file_name_hash(key);
     struct disk_dir *dir = disk_place(d, name_hash, key->index);
     size_t file_size = header_size + page->len;
@@ -735,8 +743,84 @@ void disk_store_write(struct disk_store *d, struct loop *l, const struct page_ke
 
 drop:
     free(w);
-    atomic_fetch_sub(&d->writes_in_flight, 1);
     disk_count(&d->write_drops);
+    disk_write_slot_release(d);
+}
+
+static void disk_queued_start(void *arg)
+{
+    struct disk_queued *q = arg;
+    struct disk_store *d = q->d;
+    disk_write_start(d, q->loop, &q->key, q->page);
+    page_unref(q->page);
+    free(q);
+    atomic_fetch_sub(&d->pending, 1);
+}
+
+/* A write is over: its slot goes to the oldest waiting page (started at the end of this turn on
+ * its own loop, so a chain of quick failures never recurses), or back to the pool. */
+static void disk_write_slot_release(struct disk_store *d)
+{
+    pthread_mutex_lock(&d->queue_lock);
+    struct disk_queued *q = d->queue_head;
+    if (q) {
+        d->queue_head = q->next;
+        if (!d->queue_head)
+            d->queue_tail = NULL;
+        d->queue_bytes -= q->page->len;
+    } else {
+        d->writes_in_flight--;
+    }
+    pthread_mutex_unlock(&d->queue_lock);
+    if (q)
+        loop_post(q->loop, disk_queued_start, q);
+}
+
+/* Wait for a slot: false when the queue is full (or no memory), the page then dropped. */
+static bool disk_write_enqueue(struct disk_store *d, struct loop *l, const struct page_key *key,
+                               struct page *page)
+{
+    struct disk_queued *q = malloc(sizeof(*q) + key->path_len + key->etag_len);
+    if (!q)
+        return false;
+    q->next = NULL;
+    q->d = d;
+    q->loop = l;
+    memcpy(q->bytes, key->path, key->path_len);
+    memcpy(q->bytes + key->path_len, key->etag, key->etag_len);
+    q->key = (struct page_key){q->bytes, key->path_len, q->bytes + key->path_len, key->etag_len,
+                               key->index};
+    q->page = page_ref(page);
+    atomic_fetch_add(&d->pending, 1);
+    if (d->queue_tail)
+        d->queue_tail->next = q;
+    else
+        d->queue_head = q;
+    d->queue_tail = q;
+    d->queue_bytes += page->len;
+    return true;
+}
+
+void disk_store_write(struct disk_store *d, struct loop *l, const struct page_key *key,
+                      struct page *page)
+{
+    size_t header_size = page_file_header_size(key);
+    if (header_size == 0 || page->len == 0 || page->len > d->page_size) {
+        disk_count(&d->write_drops);
+        return;
+    }
+    pthread_mutex_lock(&d->queue_lock);
+    bool slot = d->writes_in_flight < d->max_writes;
+    bool queued = false;
+    if (slot)
+        d->writes_in_flight++;
+    else if (d->queue_bytes + page->len <= DISK_STORE_QUEUE_BYTES)
+        queued = disk_write_enqueue(d, l, key, page);
+    pthread_mutex_unlock(&d->queue_lock);
+    if (slot)
+        disk_write_start(d, l, key, page);
+    else if (!queued)
+        disk_count(&d->write_drops);
 }
 
 /* --- open, close, stats ------------------------------------------------------------------- */
@@ -759,6 +843,7 @@ void disk_store_close(struct disk_store *d)
     for (size_t i = 0; i < d->dir_count; i++)
         disk_dir_destroy(&d->dirs[i]);
     free(d->dirs);
+    pthread_mutex_destroy(&d->queue_lock);
     free(d);
 }
 
@@ -797,6 +882,7 @@ struct disk_store *disk_store_open(const struct disk_store_config *cfg, char *er
     memset(d->dirs, 0, cfg->dir_count * sizeof(*d->dirs));
     d->page_size = cfg->page_size;
     d->max_writes = cfg->max_writes ? cfg->max_writes : DISK_STORE_WRITES_DEFAULT;
+    pthread_mutex_init(&d->queue_lock, NULL);
     d->backoff_ms = cfg->fail_backoff_ms ? cfg->fail_backoff_ms : DISK_STORE_FAIL_BACKOFF_MS;
     /* Every dir's placement data first: loading a dir asks where each page belongs. */
     for (; d->dir_count < cfg->dir_count; d->dir_count++) {

@@ -32,8 +32,9 @@ struct disk_store_config {
 };
 
 #define DISK_STORE_WRITES_DEFAULT  32
-#define DISK_STORE_FAIL_BACKOFF_MS 30000 /* per dir, after a write error */
-#define DISK_STORE_LOG_INTERVAL_MS 60000 /* at most one failure line per dir per interval */
+#define DISK_STORE_QUEUE_BYTES     (64u << 20) /* pages waiting for a write slot, at most */
+#define DISK_STORE_FAIL_BACKOFF_MS 30000       /* per dir, after a write error */
+#define DISK_STORE_LOG_INTERVAL_MS 60000       /* at most one failure line per dir per interval */
 
 struct disk_store_stats {
     uint64_t hits;         /* reads that delivered a verified page */
@@ -84,8 +85,10 @@ bool disk_store_read(struct disk_store *d, struct loop *l, const struct page_key
 /* Store page under key, best effort and asynchronous: takes its own reference (the caller
  * keeps its one) and writes through l's ring to a temp name, renamed when complete, so the
  * page is readable only once whole. Evicts (CLOCK) to keep the dir within its capacity. Never
- * fails visibly: a page already stored or being written, too large, beyond max_writes in
- * flight, or for a dir in back-off is dropped and counted; a disk error drops the write,
+ * fails visibly: beyond max_writes in flight a page waits its turn (up to
+ * DISK_STORE_QUEUE_BYTES of pages, so a cold read's burst still lands whole); a page already
+ * stored or being written, too large, past that queue, or for a dir in back-off is dropped and
+ * counted; a disk error drops the write,
  * counts it, logs (once per dir per minute) and backs the dir off. key is copied. Call on l's
  * thread. */
 void disk_store_write(struct disk_store *d, struct loop *l, const struct page_key *key,
