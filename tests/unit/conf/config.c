@@ -837,6 +837,24 @@ Test(config, shipped_local_yaml)
     cr_assert_eq(config_validate(&cfg, err, sizeof(err)), 0, "%s", err);
 }
 
+Test(config, shipped_cluster_yaml)
+{
+    cr_assert_eq(
+        config_load_file(&cfg, CONF_TEST_SOURCE_ROOT "/conf/cluster.yaml", err, sizeof(err)), 0,
+        "%s", err);
+    cr_assert_eq(cfg.target_protocol, CONFIG_TARGET_S3);
+    cr_assert_str_eq(cfg.etcd_hosts, "etcd-0.etcd,etcd-1.etcd,etcd-2.etcd");
+    cr_assert_eq(cfg.etcd_port, 2379);
+    cr_assert_null(cfg.worker_hosts);
+    cr_assert_str_eq(cfg.cluster_name, "DefaultAlluxioCluster");
+    cr_assert_eq(cfg.virtual_nodes, 5);
+    cr_assert_eq(cfg.page_size, MIB);
+    cr_assert_eq(cfg.memory_store_size, 64 * MIB);
+    cr_assert_eq(cfg.roles, CONFIG_ROLE_S3);
+    cr_assert_eq(cfg.worker_first_byte_timeout_ms, 2000);
+    cr_assert_eq(config_validate(&cfg, err, sizeof(err)), 0, "%s", err);
+}
+
 Test(config, listen_yaml_list_too_long_points_at_extra_item)
 {
     cr_assert_eq(load_text("listen: [127.0.0.1:1, 127.0.0.1:2, 127.0.0.1:3, 127.0.0.1:4, "
