@@ -346,13 +346,17 @@ int main(int argc, char **argv)
     bool offload = false;
     if (!ml || http_client_global_init() != 0)
         goto out;
-    char auth_err[1024];
-    if (main_check_anonymous(&cfg) != 0)
-        goto out;
-    auth = s3_auth_create(&cfg, auth_err, sizeof(auth_err));
-    if (!auth) {
-        log_error("cannot start: %s", auth_err);
-        goto out;
+    /* Client credentials guard the S3 front only: a worker-only process has none to check
+     * (the Alluxio worker API has no authentication, as in Alluxio). */
+    if (cfg.roles & CONFIG_ROLE_S3) {
+        char auth_err[1024];
+        if (main_check_anonymous(&cfg) != 0)
+            goto out;
+        auth = s3_auth_create(&cfg, auth_err, sizeof(auth_err));
+        if (!auth) {
+            log_error("cannot start: %s", auth_err);
+            goto out;
+        }
     }
     if (offload_start(MAIN_OFFLOAD_THREADS) != 0) {
         log_error("cannot start the offload threads");
@@ -462,7 +466,8 @@ int main(int argc, char **argv)
         if (sigwait(&signals, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            main_reload_credentials(auth, argc, argv);
+            if (auth)
+                main_reload_credentials(auth, argc, argv);
             continue;
         }
         log_info("signal %d: draining (up to %llu ms)", sig,

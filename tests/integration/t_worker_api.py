@@ -23,7 +23,8 @@ import time
 from urllib.parse import urlencode
 
 from alluxio_ring import Ring, host_identity, path_id
-from fixtures import proxy_sets_file
+import harness
+from fixtures import proxy_sets_file, read_all
 from harness import KiB, MiB, free_port, prng_bytes, test, wait_port
 
 K_PAGE = "options.alluxio.worker.page.store.page.size"
@@ -945,3 +946,31 @@ def worker_api_page_writes(s, c):
     finally:
         cl.close()
         c.eq(px.stop(), 0, "proxy exit code")
+
+
+@test(timeout=120)
+def worker_api_worker_role_alone(s, c):
+    """roles: worker alone: no S3 front (so no client credentials are needed, even with auth
+    sigv4), the worker API serves pages, and SIGTERM exits 0."""
+    root = os.path.join(s.workdir, "wapi-alone-ufs")
+    shutil.rmtree(root, ignore_errors=True)
+    data = prng_bytes("wapi-alone", 2 * P + 5)
+    write_tree(root, "wb", {"a/b.bin": data})
+    wport = free_port()
+    sets = proxy_sets_file(root)
+    sets.update({"roles": "worker", "auth": "sigv4",
+                 "options.alluxio.worker.http.server.port": str(wport),
+                 "options.alluxio.worker.bind.host": "127.0.0.1",
+                 "options.alluxio.worker.hostname": "127.0.0.1", K_PAGE: "64KB"})
+    sets.pop("credentials", None)
+    # The harness waits on its listen port: here the worker's (the S3 front does not listen).
+    px = harness.Proxy(s.binary, s.workdir, "wapi-alone", sets).start(port=wport)
+    cl = Client(wport)
+    try:
+        c.bytes_eq(cl.read_all_v103("file://wb/a/b.bin"), data, "pages from a worker-only process")
+        st, body = cl.info("file://wb/a/b.bin")
+        c.eq(st, 200, f"E2: {body!r}")
+        c.ok("listening on" not in read_all(px.log), "no S3 listener was started")
+    finally:
+        cl.close()
+        c.eq(px.stop(), 0, "exit code")
