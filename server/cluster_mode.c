@@ -18,8 +18,7 @@ struct cluster_mode {
     bool membership; /* the etcd membership thread runs */
 };
 
-static void cluster_mode_membership_config(const struct config *cfg,
-                                           struct membership_config *out)
+static void cluster_mode_membership_config(const struct config *cfg, struct membership_config *out)
 {
     *out = (struct membership_config){
         .etcd_hosts = cfg->etcd_hosts,
