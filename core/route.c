@@ -91,7 +91,7 @@ struct route {
     uint8_t seed[HASH_SIPHASH_KEY_BYTES];
     pthread_mutex_t lock;
     struct route_flight *flights[ROUTE_FLIGHT_BUCKETS];
-    atomic_uint_fast64_t ufs_page_reads, disk_page_reads, shared_waits, failures;
+    atomic_uint_fast64_t ufs_page_reads, disk_page_reads, disk_part_reads, shared_waits, failures;
     atomic_uint_fast64_t worker_page_reads, worker_fallbacks;
     atomic_uint_fast64_t meta_fetches, meta_shared_waits;
 };
@@ -129,6 +129,7 @@ void route_get_stats(struct route *r, struct route_stats *out)
 {
     out->ufs_page_reads = atomic_load(&r->ufs_page_reads);
     out->disk_page_reads = atomic_load(&r->disk_page_reads);
+    out->disk_part_reads = atomic_load(&r->disk_part_reads);
     out->worker_page_reads = atomic_load(&r->worker_page_reads);
     out->worker_fallbacks = atomic_load(&r->worker_fallbacks);
     out->shared_waits = atomic_load(&r->shared_waits);
@@ -367,10 +368,96 @@ struct page *route_read_page(struct route *r, struct loop *l, const struct route
     *bucket = f;
     pthread_mutex_unlock(&r->lock);
 
-    if (r->disk && disk_store_read(r->disk, l, &key, f->len, route_disk_done, f))
+    if (r->disk && disk_store_read(r->disk, l, &key, f->len, 0, f->len, route_disk_done, f))
         return NULL;
     route_fetch_remote(f);
     return NULL;
+}
+
+/* A part of a page read from disk for one request (route_read_page_range), with its own copy
+ * of the object, which a failed read needs to fetch the page the usual way. */
+struct route_part {
+    struct route *route;
+    struct loop *loop;
+    route_page_cb cb;
+    void *arg;
+    uint64_t index;
+    struct route_object object; /* strings point into bytes */
+    char bytes[];
+};
+
+static void route_part_done(void *arg, int result, struct page *page)
+{
+    struct route_part *p = arg;
+    struct route *r = p->route;
+    if (result == 0 && page) {
+        uint64_t page_len = pages_length(p->object.size, r->page_size, p->index);
+        if (page->base == 0 && page->len == page_len) {
+            /* The part needed every block: a whole page, kept like any page read from disk. */
+            struct page_key key = {p->object.path, p->object.path_len, p->object.etag,
+                                   strlen(p->object.etag), p->index};
+            if (page_store_put(r->store, &key, page) != 0)
+                log_debug("route: page not cached (out of memory)");
+            atomic_fetch_add(&r->disk_page_reads, 1);
+        } else {
+            atomic_fetch_add(&r->disk_part_reads, 1);
+        }
+        p->cb(p->arg, p->index, UFS_OK, page);
+    } else {
+        /* Bad or gone: the disk store dropped it, so this finds it in memory, joins a fetch in
+         * flight or starts one from the next source. This is a callback already, so cb may run
+         * from here. */
+        page = route_read_page(r, p->loop, &p->object, p->index, p->cb, p->arg);
+        if (page)
+            p->cb(p->arg, p->index, UFS_OK, page);
+    }
+    free(p);
+}
+
+static struct route_part *route_part_new(struct route *r, struct loop *l,
+                                         const struct route_object *o, uint64_t index,
+                                         route_page_cb cb, void *arg)
+{
+    size_t bucket_len = strlen(o->bucket), etag_len = strlen(o->etag);
+    struct route_part *p =
+        malloc(sizeof(*p) + bucket_len + 1 + o->key_len + 1 + o->path_len + 1 + etag_len + 1);
+    if (!p)
+        return NULL;
+    *p = (struct route_part){.route = r, .loop = l, .cb = cb, .arg = arg, .index = index};
+    p->object = *o;
+    char *at = p->bytes;
+    const char *src[4] = {o->bucket, o->key, o->path, o->etag};
+    size_t len[4] = {bucket_len, o->key_len, o->path_len, etag_len};
+    const char *copy[4];
+    for (int i = 0; i < 4; i++) {
+        memcpy(at, src[i], len[i]);
+        at[len[i]] = '\0';
+        copy[i] = at;
+        at += len[i] + 1;
+    }
+    p->object.bucket = copy[0];
+    p->object.key = copy[1];
+    p->object.path = copy[2];
+    p->object.etag = copy[3];
+    return p;
+}
+
+struct page *route_read_page_range(struct route *r, struct loop *l, const struct route_object *o,
+                                   uint64_t index, uint32_t from, uint32_t count, route_page_cb cb,
+                                   void *arg)
+{
+    uint32_t page_len = (uint32_t)pages_length(o->size, r->page_size, index);
+    if (!r->disk || count >= page_len)
+        return route_read_page(r, l, o, index, cb, arg);
+    struct page_key key = {o->path, o->path_len, o->etag, strlen(o->etag), index};
+    struct page *page = page_store_get(r->store, &key);
+    if (page)
+        return page;
+    struct route_part *p = route_part_new(r, l, o, index, cb, arg);
+    if (p && disk_store_read(r->disk, l, &key, page_len, from, count, route_part_done, p))
+        return NULL;
+    free(p);
+    return route_read_page(r, l, o, index, cb, arg);
 }
 
 void route_store_page(struct route *r, struct loop *l, const struct route_object *o, uint64_t index,

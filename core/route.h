@@ -45,6 +45,7 @@ struct route_stats {
     uint64_t worker_page_reads; /* pages served by their owning worker */
     uint64_t worker_fallbacks;  /* pages a worker failed, then read from the UFS */
     uint64_t disk_page_reads;   /* pages served from the disk store */
+    uint64_t disk_part_reads;   /* parts of pages served from it (route_read_page_range) */
     uint64_t shared_waits;      /* misses that joined a fetch already in flight */
     uint64_t meta_fetches;      /* HEADs sent to the UFS */
     uint64_t meta_shared_waits; /* metadata misses that joined a HEAD in flight */
@@ -78,6 +79,20 @@ typedef void (*route_page_cb)(void *arg, uint64_t index, enum ufs_status st, str
  */
 struct page *route_read_page(struct route *r, struct loop *l, const struct route_object *o,
                              uint64_t index, route_page_cb cb, void *arg);
+
+/*
+ * Like route_read_page for a caller that needs only bytes [from, from + count) of the page: a
+ * page on disk and not in memory is then read and checked only around those bytes (the disk
+ * store's checksum blocks), and handed to cb as a part: page->base is where its data starts in
+ * the page, page->len how much there is, and it covers [from, from + count). A part is not kept
+ * in memory (it is not a page), and is read by each request that needs it, outside the
+ * single-flight table: disk reads are cheap next to the UFS, and sharing a read between
+ * requests wanting different parts would read more than either needs. Anything else (in
+ * memory, not on disk, a bad page on disk) goes the way of route_read_page, whole.
+ */
+struct page *route_read_page_range(struct route *r, struct loop *l, const struct route_object *o,
+                                   uint64_t index, uint32_t from, uint32_t count, route_page_cb cb,
+                                   void *arg);
 
 /* cb gets a new meta reference on success (NULL and the reason otherwise). */
 typedef void (*route_meta_cb)(void *arg, enum ufs_status st, struct meta *m);

@@ -365,7 +365,7 @@ int main(int argc, char **argv)
     offload = true;
     ufs = main_create_ufs(&cfg);
     /* Reuse freed page buffers: a few windows' worth per loop. */
-    page_pool_init((uint32_t)cfg.page_size, cfg.page_size <= (8u << 20) ? 16 : 0);
+    page_pool_init((uint32_t)cfg.page_size);
     store = page_store_memory_create(cfg.memory_store_size, main_store_shards(&cfg));
     meta = meta_cache_create(cfg.metadata_cache_ttl_ms, MAIN_META_ENTRIES);
     if (!strcasecmp(cfg.page_store_type, "LOCAL")) {
@@ -525,10 +525,11 @@ out:
         struct route_stats rs;
         route_get_stats(route, &rs);
         log_info("route: ufs_pages=%llu worker_pages=%llu worker_fallbacks=%llu disk_pages=%llu "
-                 "shared_waits=%llu failures=%llu",
+                 "shared_waits=%llu failures=%llu disk_parts=%llu",
                  (unsigned long long)rs.ufs_page_reads, (unsigned long long)rs.worker_page_reads,
                  (unsigned long long)rs.worker_fallbacks, (unsigned long long)rs.disk_page_reads,
-                 (unsigned long long)rs.shared_waits, (unsigned long long)rs.failures);
+                 (unsigned long long)rs.shared_waits, (unsigned long long)rs.failures,
+                 (unsigned long long)rs.disk_part_reads);
     }
     route_destroy(route);
     s3_auth_destroy(auth);

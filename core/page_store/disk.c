@@ -149,10 +149,17 @@ static bool disk_belongs(void *ctx, const struct disk_dir *dir, uint64_t name_ha
 
 enum disk_read_state {
     DISK_READ_OPEN,  /* openat in flight */
-    DISK_READ_DATA,  /* readv in flight (again after a short read) */
+    DISK_READ_DATA,  /* readv in flight (again after a short read, or for the next segment) */
     DISK_READ_CLOSE, /* close in flight; the callback has run */
     DISK_READ_DROP,  /* unlinkat of a bad page's file in flight */
     DISK_READ_DONE,  /* about to be freed */
+};
+
+/* A run of the file to read into one buffer. Segments are filled in order. */
+struct disk_read_segment {
+    uint64_t file_offset;
+    void *buf;
+    size_t len;
 };
 
 struct disk_read {
@@ -166,11 +173,18 @@ struct disk_read {
     struct disk_ref ref;
     struct page *page;
     int fd;
-    bool drop; /* this read owns the entry's DROPPING state: unlink after closing */
+    bool drop;  /* this read owns the entry's DROPPING state: unlink after closing */
+    bool whole; /* the whole file is read (else the header and a span of the data) */
     uint32_t expected_len;
+    struct page_file_span span; /* the data read: all of it when whole */
     size_t header_size;
-    size_t got;    /* file bytes read so far */
-    uint8_t extra; /* receives a byte past the data, if the file has one */
+    /* whole: header, data and a spare byte that catches a longer file, all adjacent in the
+     * file; a part: the header, then the span's bytes further on. */
+    struct disk_read_segment segment[3];
+    unsigned segment_count;
+    size_t needed; /* bytes of the segments that must be there (the spare byte is not) */
+    size_t got;    /* bytes read so far, filling the segments in order */
+    uint8_t extra;
     struct iovec iov[3];
     struct page_key key; /* path and etag point into buf */
     char *path;          /* the file, into buf */
@@ -179,6 +193,31 @@ struct disk_read {
 };
 
 static void disk_read_complete(struct loop_op *op, int res, uint32_t flags);
+
+/* The readv that resumes filling the segments at r->got: the rest of the first segment not
+ * yet full, and the segments after it as long as they follow it in the file. */
+static void disk_read_prep_data(struct disk_read *r, struct io_uring_sqe *sqe)
+{
+    size_t skip = r->got;
+    unsigned first = 0;
+    while (skip >= r->segment[first].len) {
+        skip -= r->segment[first].len;
+        first++;
+    }
+    uint64_t offset = r->segment[first].file_offset + skip;
+    uint64_t next = offset;
+    unsigned n = 0;
+    for (unsigned i = first; i < r->segment_count; i++) {
+        if (i > first && r->segment[i].file_offset != next)
+            break;
+        size_t at = i == first ? skip : 0;
+        r->iov[n].iov_base = (char *)r->segment[i].buf + at;
+        r->iov[n].iov_len = r->segment[i].len - at;
+        next += r->iov[n].iov_len;
+        n++;
+    }
+    io_uring_prep_readv(sqe, r->fd, r->iov, n, offset);
+}
 
 /* The only writer of r->state: enter a state and queue its ring op. */
 static void disk_read_enter(struct disk_read *r, enum disk_read_state state)
@@ -190,27 +229,10 @@ static void disk_read_enter(struct disk_read *r, enum disk_read_state state)
         sqe = loop_sqe(r->loop);
         io_uring_prep_openat(sqe, AT_FDCWD, r->path, O_RDONLY | O_CLOEXEC, 0);
         break;
-    case DISK_READ_DATA: {
-        /* The file is header, data, and nothing more: one segment each, a spare byte to catch
-         * a longer file; resume after what a short read already delivered. */
-        size_t seg_len[3] = {r->header_size, r->expected_len, 1};
-        void *seg[3] = {r->header, r->page->data, &r->extra};
-        size_t skip = r->got;
-        unsigned n = 0;
-        for (unsigned i = 0; i < 3; i++) {
-            if (skip >= seg_len[i]) {
-                skip -= seg_len[i];
-                continue;
-            }
-            r->iov[n].iov_base = (char *)seg[i] + skip;
-            r->iov[n].iov_len = seg_len[i] - skip;
-            skip = 0;
-            n++;
-        }
+    case DISK_READ_DATA:
         sqe = loop_sqe(r->loop);
-        io_uring_prep_readv(sqe, r->fd, r->iov, n, r->got);
+        disk_read_prep_data(r, sqe);
         break;
-    }
     case DISK_READ_CLOSE:
         sqe = loop_sqe(r->loop);
         io_uring_prep_close(sqe, r->fd);
@@ -247,18 +269,24 @@ static void disk_read_answer(struct disk_read *r, int result)
         disk_read_enter(r, r->drop ? DISK_READ_DROP : DISK_READ_DONE);
 }
 
-/* Every byte the file should have is in (or the file ended): check it all. */
+/* Every byte the read wanted is in (or the file ended): check it all. */
 static void disk_read_check(struct disk_read *r)
 {
-    size_t needed = r->header_size + r->expected_len;
     size_t header_got = r->got < r->header_size ? r->got : r->header_size;
     size_t data_got = r->got > r->header_size ? r->got - r->header_size : 0;
-    if (data_got > r->expected_len)
-        data_got = r->expected_len;
-    enum page_file_status st = page_file_verify(r->header, header_got, r->page->data, data_got,
-                                                r->got > needed, &r->key, r->expected_len);
+    if (data_got > r->span.len)
+        data_got = r->span.len;
+    enum page_file_status st;
+    if (r->whole)
+        st = page_file_verify(r->header, header_got, r->page->data, data_got, r->got > r->needed,
+                              &r->key, r->expected_len);
+    else
+        st = page_file_verify_span(r->header, header_got, &r->key, r->expected_len, r->span,
+                                   r->page->data, data_got);
     if (st == PAGE_FILE_OK) {
         disk_count(&r->d->hits);
+        r->page->base = r->span.offset;
+        r->page->len = r->span.len;
         disk_read_answer(r, 0);
         return;
     }
@@ -299,7 +327,7 @@ static void disk_read_complete(struct loop_op *op, int res, uint32_t flags)
             return;
         }
         r->got += (size_t)res;
-        if (res > 0 && r->got < r->header_size + r->expected_len)
+        if (res > 0 && r->got < r->needed)
             disk_read_enter(r, DISK_READ_DATA);
         else
             disk_read_check(r);
@@ -345,10 +373,25 @@ static struct disk_read *disk_read_alloc(struct disk_store *d, struct disk_dir *
     return r;
 }
 
-bool disk_store_read(struct disk_store *d, struct loop *l, const struct page_key *key,
-                     uint32_t expected_len, disk_store_read_cb cb, void *arg)
+/* Lay out what r reads: the whole file, or the header and the span. */
+static void disk_read_plan(struct disk_read *r)
 {
-    size_t header_size = page_file_header_size(key);
+    struct disk_read_segment *s = r->segment;
+    s[0] = (struct disk_read_segment){0, r->header, r->header_size};
+    s[1] = (struct disk_read_segment){r->header_size + r->span.offset, r->page->data, r->span.len};
+    r->segment_count = 2;
+    r->needed = r->header_size + r->span.len;
+    if (r->whole) {
+        s[2] = (struct disk_read_segment){r->header_size + r->expected_len, &r->extra, 1};
+        r->segment_count = 3;
+    }
+}
+
+bool disk_store_read(struct disk_store *d, struct loop *l, const struct page_key *key,
+                     uint32_t expected_len, uint32_t from, uint32_t count, disk_store_read_cb cb,
+                     void *arg)
+{
+    size_t header_size = page_file_header_size(key, expected_len);
     if (header_size == 0 || expected_len == 0 || expected_len > d->page_size) {
         disk_count(&d->misses);
         return false;
@@ -391,8 +434,14 @@ bool disk_store_read(struct disk_store *d, struct loop *l, const struct page_key
         disk_read_enter(r, DISK_READ_DROP);
         return false;
     }
-    if (r)
+    if (r) {
+        r->expected_len = expected_len;
+        r->span = page_file_span_of(expected_len, from, count);
+        r->whole = r->span.len == expected_len;
+        /* A part too takes a whole page's buffer: those come from the page pool, with no
+         * page faults (page.c). Its len shrinks to the span once read. */
         r->page = page_alloc(expected_len);
+    }
     if (!r || !r->page) {
         free(r);
         disk_count(&d->misses);
@@ -400,7 +449,7 @@ bool disk_store_read(struct disk_store *d, struct loop *l, const struct page_key
     }
     r->cb = cb;
     r->arg = arg;
-    r->expected_len = expected_len;
+    disk_read_plan(r);
     atomic_fetch_add(&d->pending, 1);
     disk_read_enter(r, DISK_READ_OPEN);
     return true;
@@ -688,7 +737,7 @@ static bool disk_write_reserve(struct disk_write *w, uint64_t name_hash, uint64_
 static void disk_write_start(struct disk_store *d, struct loop *l, const struct page_key *key,
                              struct page *page)
 {
-    size_t header_size = page_file_header_size(key);
+    size_t header_size = page_file_header_size(key, page->len);
     uint64_t name_hash = page_file_name_hash(key);
     struct disk_dir *dir = disk_place(d, name_hash, key->index);
     size_t file_size = header_size + page->len;
@@ -804,8 +853,8 @@ static bool disk_write_enqueue(struct disk_store *d, struct loop *l, const struc
 void disk_store_write(struct disk_store *d, struct loop *l, const struct page_key *key,
                       struct page *page)
 {
-    size_t header_size = page_file_header_size(key);
-    if (header_size == 0 || page->len == 0 || page->len > d->page_size) {
+    size_t header_size = page_file_header_size(key, page->len);
+    if (header_size == 0 || page->len == 0 || page->len > d->page_size || page->base != 0) {
         disk_count(&d->write_drops);
         return;
     }

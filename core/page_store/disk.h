@@ -73,18 +73,22 @@ unsigned disk_store_pending(struct disk_store *d);
  * never inside that call. */
 typedef void (*disk_store_read_cb)(void *arg, int result, struct page *page);
 
-/* Read the page of key, which must be expected_len bytes (its length in the object). False at
- * once, cb never called, when the store has no readable page for key (absent, being written,
- * a stored size that cannot match expected_len: then the page is dropped and counted), or
- * when memory is short. True: cb(arg, ...) will run exactly once on l. key is copied. Call on
- * l's thread. */
+/* Read the page of key, which must be expected_len bytes (its length in the object), or the
+ * part of it that covers bytes [from, from + count) of the page: the page handed to cb then
+ * holds the checksum blocks around them (page->base says where its data starts, page->len how
+ * much there is; page_file_span_of), each block checked before the callback. A part is read
+ * when it is smaller than the whole page; a whole page is read whole and checked whole (pass
+ * from 0 and count expected_len). False at once, cb never called, when the store has no
+ * readable page for key (absent, being written, a stored size that cannot match expected_len:
+ * then the page is dropped and counted), or when memory is short. True: cb(arg, ...) will run
+ * exactly once on l. key is copied. Call on l's thread. */
 bool disk_store_read(struct disk_store *d, struct loop *l, const struct page_key *key,
-                     uint32_t expected_len, disk_store_read_cb cb, void *arg)
-    __attribute__((warn_unused_result));
+                     uint32_t expected_len, uint32_t from, uint32_t count, disk_store_read_cb cb,
+                     void *arg) __attribute__((warn_unused_result));
 
-/* Store page under key, best effort and asynchronous: takes its own reference (the caller
- * keeps its one) and writes through l's ring to a temp name, renamed when complete, so the
- * page is readable only once whole. Evicts (CLOCK) to keep the dir within its capacity. Never
+/* Store page (a whole one, base 0) under key, best effort and asynchronous: takes its own reference
+ * (the caller keeps its one) and writes through l's ring to a temp name, renamed when complete, so
+ * the page is readable only once whole. Evicts (CLOCK) to keep the dir within its capacity. Never
  * fails visibly: beyond max_writes in flight a page waits its turn (up to
  * DISK_STORE_QUEUE_BYTES of pages, so a cold read's burst still lands whole); a page already
  * stored or being written, too large, past that queue, or for a dir in back-off is dropped and

@@ -16,16 +16,21 @@
 
 struct page {
     atomic_uint refs;
-    uint32_t len; /* bytes of data */
-    char data[];  /* len bytes; read-only once the page is shared */
+    uint32_t len;      /* bytes of data */
+    uint32_t base;     /* where data[0] sits in the object's page: 0 for a whole page, more for
+                        * a part of one (disk_store_read, route_read_page_range) */
+    uint32_t capacity; /* bytes allocated for data, >= len */
+    char data[];       /* len bytes; read-only once the page is shared */
 };
 
-/* Keep up to count freed pages of page_len bytes for reuse (see page.c). Call at start. */
-void page_pool_init(uint32_t page_len, unsigned count);
+/* Keep some freed pages of page_len bytes (the configured page size) for reuse, at most 32 MiB
+ * of them (see page.c). Call at start. */
+void page_pool_init(uint32_t page_len);
 /* Unmap what the pool holds and keep nothing more (at exit). */
 void page_pool_drain(void);
 
-/* A page of len bytes (contents undefined) with one reference; NULL on ENOMEM. */
+/* A page of len bytes (contents undefined, base 0) with one reference; NULL on ENOMEM. A
+ * part may later shrink len (never past capacity) and set base. */
 struct page *page_alloc(uint32_t len);
 struct page *page_ref(struct page *p);
 /* Drop a reference; frees at zero. NULL is ignored. */

@@ -283,11 +283,12 @@ static bool s3_get_send_ready(struct s3_get *g)
                 return false;
             }
         }
-        uint64_t page_start = g->send_page * p;
-        uint64_t from = g->first > page_start ? g->first - page_start : 0;
-        uint64_t to =
-            g->last - page_start < slot->page->len ? g->last - page_start : slot->page->len - 1;
+        /* from and to index the page's data, which starts at byte base of the page (a part
+         * read from disk holds the blocks around the bytes asked, route_read_page_range). */
         struct page *page = slot->page;
+        uint64_t page_start = g->send_page * p + page->base;
+        uint64_t from = g->first > page_start ? g->first - page_start : 0;
+        uint64_t to = g->last - page_start < page->len ? g->last - page_start : page->len - 1;
         slot->page = NULL;
         slot->state = SLOT_EMPTY;
         bool last = g->send_page == g->end_page;
@@ -328,7 +329,14 @@ static void s3_get_pump(struct s3_get *g)
         struct s3_slot *slot = &g->slots[index % g->window];
         g->pending++;
         g->r->pending = true;
-        struct page *page = route_read_page(s->route, g->r->x->loop, &o, index, s3_get_page_cb, g);
+        /* The bytes of this page the response needs. */
+        uint64_t page_start = index * s->page_size;
+        uint64_t want_first = g->first > page_start ? g->first - page_start : 0;
+        uint64_t want_end =
+            g->last + 1 - page_start < s->page_size ? g->last + 1 - page_start : s->page_size;
+        struct page *page =
+            route_read_page_range(s->route, g->r->x->loop, &o, index, (uint32_t)want_first,
+                                  (uint32_t)(want_end - want_first), s3_get_page_cb, g);
         if (page) {
             s3_get_callback_returned(g);
             slot->state = SLOT_READY;

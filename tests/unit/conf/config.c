@@ -41,6 +41,8 @@ TestSuite(config, .init = setup, .fini = teardown);
 /* Write text to a fresh temp file named in path. */
 static void write_tmp(const char *text)
 {
+    if (path[0])
+        unlink(path); /* a test that loads twice leaves no file behind */
     snprintf(path, sizeof(path), "/tmp/conf-test-XXXXXX.yaml");
     int fd = mkstemps(path, 5);
     cr_assert(fd >= 0);

@@ -1,7 +1,7 @@
 /*
- * Tests for the disk page store: the page file format (round trip, every truncation point and
- * every flipped byte rejected, wrong identities rejected), the file names, the per-dir index
- * and its CLOCK, and the store itself driven through real loops on real files: round trip,
+ * Tests for the disk page store (the page file format has its own, tests/unit/core/page_file.c):
+ * the per-dir index and its CLOCK, and the store itself driven through real loops on real
+ * files: round trip, reads of parts of pages (only their blocks checked),
  * rebuild after close/open, temp files removed at open, truncated and corrupted pages dropped
  * and counted, the capacity held (measured with st_blocks, as du does), a read-only dir, a
  * full file system, a dir removed under the store, limits, placement over several dirs,
@@ -59,14 +59,18 @@ static struct page *page_for(const struct page_key *k, uint32_t len)
     return p;
 }
 
-static bool page_matches(const struct page *p, const struct page_key *k, uint32_t len)
+/* p holds bytes [p->base, p->base + p->len) of k's page as page_for fills it. */
+static bool part_matches(const struct page *p, const struct page_key *k)
 {
-    if (p->len != len)
-        return false;
-    for (uint32_t j = 0; j < len; j++)
-        if ((uint8_t)p->data[j] != fill_byte(k, j))
+    for (uint32_t j = 0; j < p->len; j++)
+        if ((uint8_t)p->data[j] != fill_byte(k, p->base + (size_t)j))
             return false;
     return true;
+}
+
+static bool page_matches(const struct page *p, const struct page_key *k, uint32_t len)
+{
+    return p->base == 0 && p->len == len && part_matches(p, k);
 }
 
 static void make_tmp(char *out, size_t size)
@@ -204,6 +208,7 @@ struct read_probe {
     struct run *run;
     const struct page_key *key;
     uint32_t len;
+    uint32_t from, count; /* the part wanted; count 0: the whole page */
     bool accepted;
     bool called;
     bool called_inside;
@@ -230,7 +235,8 @@ static void probe_start(struct run *r)
     struct read_probe *p = r->arg;
     p->run = r;
     r->outstanding++;
-    p->accepted = disk_store_read(r->d, r->l, p->key, p->len, probe_cb, p);
+    p->accepted = disk_store_read(r->d, r->l, p->key, p->len, p->from, p->count ? p->count : p->len,
+                                  probe_cb, p);
     p->called_inside = p->called;
     if (!p->accepted)
         r->outstanding--;
@@ -255,148 +261,33 @@ static int read_one(struct disk_store *d, const struct tkey *k, uint32_t len)
     return p.result;
 }
 
-/* --- page file format --------------------------------------------------------------------- */
-
-static uint8_t *image_of(const struct page_key *k, uint32_t len, size_t *total, size_t *hs)
+/* Read the part of k's page (len bytes) around [from, from + count): -1 when refused at once,
+ * else the callback's result. A part delivered is checked: its bytes, that it covers the bytes
+ * asked, that it starts and ends on checksum block edges (or the page's end); *base and *got
+ * say what it held. */
+static int read_part(struct disk_store *d, const struct tkey *k, uint32_t len, uint32_t from,
+                     uint32_t count, uint32_t *base, uint32_t *got)
 {
-    *hs = page_file_header_size(k);
-    cr_assert_gt(*hs, 0);
-    *total = *hs + len;
-    uint8_t *img = malloc(*total);
-    for (uint32_t j = 0; j < len; j++)
-        img[*hs + j] = fill_byte(k, j);
-    page_file_header_encode(img, k, img + *hs, len);
-    return img;
-}
-
-static enum page_file_status verify_prefix(const uint8_t *img, size_t got, size_t hs,
-                                           const struct page_key *k, uint32_t len, bool extra)
-{
-    size_t hg = got < hs ? got : hs;
-    size_t dg = got > hs ? got - hs : 0;
-    return page_file_verify(img, hg, img + hs, dg, extra, k, len);
-}
-
-Test(page_file, round_trip)
-{
-    struct tkey k;
-    tkey_set(&k, 1, 42);
-    size_t total, hs;
-    uint8_t *img = image_of(&k.key, 1000, &total, &hs);
-    cr_assert_eq(hs, PAGE_FILE_FIXED_BYTES + k.key.path_len + k.key.etag_len);
-    cr_assert_eq(verify_prefix(img, total, hs, &k.key, 1000, false), PAGE_FILE_OK);
-    cr_assert_eq(verify_prefix(img, total, hs, &k.key, 1000, true), PAGE_FILE_TOO_LONG);
-    cr_assert_eq(memcmp(img, "ASPG", 4), 0);
-    free(img);
-
-    /* An empty etag and path are still identities. */
-    struct page_key e = {"", 0, "", 0, 0};
-    img = image_of(&e, 3, &total, &hs);
-    cr_assert_eq(verify_prefix(img, total, hs, &e, 3, false), PAGE_FILE_OK);
-    free(img);
-}
-
-Test(page_file, every_truncation_point_is_rejected)
-{
-    struct tkey k;
-    tkey_set(&k, 2, 7);
-    size_t total, hs;
-    uint8_t *img = image_of(&k.key, 777, &total, &hs);
-    for (size_t got = 0; got < total; got++)
-        cr_assert_eq(verify_prefix(img, got, hs, &k.key, 777, false), PAGE_FILE_TRUNCATED,
-                     "a file cut at %zu of %zu bytes", got, total);
-    free(img);
-}
-
-Test(page_file, every_flipped_byte_is_rejected)
-{
-    struct tkey k;
-    tkey_set(&k, 3, 9);
-    size_t total, hs;
-    uint8_t *img = image_of(&k.key, 300, &total, &hs);
-    for (size_t i = 0; i < total; i++) {
-        for (int bit = 0; bit < 8; bit += 3) {
-            img[i] ^= (uint8_t)(1 << bit);
-            cr_assert_neq(verify_prefix(img, total, hs, &k.key, 300, false), PAGE_FILE_OK,
-                          "byte %zu bit %d flipped", i, bit);
-            img[i] ^= (uint8_t)(1 << bit);
-        }
+    struct read_probe p = {.key = &k->key, .len = len, .from = from, .count = count};
+    run_on_loop(d, probe_start, &p);
+    cr_assert(!p.called_inside, "callback ran inside disk_store_read");
+    if (!p.accepted)
+        return -1;
+    cr_assert(p.called);
+    if (p.result == 0) {
+        uint32_t block = 1u << page_file_block_shift(len);
+        const struct page *pg = p.page;
+        cr_assert(part_matches(pg, &k->key), "part at %u+%u has wrong bytes", pg->base, pg->len);
+        cr_assert_leq(pg->base, from);
+        uint64_t end = (uint64_t)from + count;
+        cr_assert_geq((uint64_t)pg->base + pg->len, end < len ? end : len);
+        cr_assert_eq(pg->base % block, 0);
+        cr_assert((pg->base + pg->len) % block == 0 || pg->base + pg->len == len);
+        *base = pg->base;
+        *got = pg->len;
+        page_unref(p.page);
     }
-    cr_assert_eq(verify_prefix(img, total, hs, &k.key, 300, false), PAGE_FILE_OK);
-    free(img);
-}
-
-Test(page_file, another_identity_is_rejected)
-{
-    struct tkey k, other_path, other_index;
-    tkey_set(&k, 4, 5);
-    tkey_set(&other_path, 5, 5);
-    tkey_set(&other_index, 4, 6);
-    struct page_key other_etag = k.key;
-    other_etag.etag = "\"0123456789abcdeF\"";
-    size_t total, hs;
-    uint8_t *img = image_of(&k.key, 100, &total, &hs);
-    cr_assert_eq(verify_prefix(img, total, hs, &other_path.key, 100, false),
-                 PAGE_FILE_BAD_IDENTITY);
-    cr_assert_eq(verify_prefix(img, total, hs, &other_index.key, 100, false),
-                 PAGE_FILE_BAD_IDENTITY);
-    cr_assert_eq(verify_prefix(img, total, hs, &other_etag, 100, false), PAGE_FILE_BAD_IDENTITY);
-    cr_assert_eq(verify_prefix(img, total, hs, &k.key, 99, false), PAGE_FILE_BAD_LENGTH);
-    free(img);
-}
-
-Test(page_file, oversized_identity_is_not_stored)
-{
-    static char path[PAGE_FILE_IDENTITY_MAX + 1];
-    memset(path, 'a', sizeof path);
-    struct page_key k = {path, sizeof path, "", 0, 0};
-    cr_assert_eq(page_file_header_size(&k), 0);
-    k.path_len = PAGE_FILE_IDENTITY_MAX;
-    cr_assert_eq(page_file_header_size(&k), PAGE_FILE_HEADER_MAX);
-}
-
-Test(page_file, names)
-{
-    char name[PAGE_FILE_NAME_MAX];
-    uint64_t h, i, s;
-    bool temp;
-    page_file_name(name, 0x00ab0000000000ffULL, 0, 4137, false);
-    cr_assert_str_eq(name, "00ab0000000000ff-0-1029");
-    cr_assert(page_file_name_parse(name, &h, &i, &s, &temp));
-    cr_assert_eq(h, 0x00ab0000000000ffULL);
-    cr_assert_eq(i, 0);
-    cr_assert_eq(s, 4137);
-    cr_assert(!temp);
-    page_file_name(name, UINT64_MAX, UINT64_MAX, UINT64_MAX, true);
-    cr_assert_lt(strlen(name), PAGE_FILE_NAME_MAX);
-    cr_assert(page_file_name_parse(name, &h, &i, &s, &temp));
-    cr_assert(temp && h == UINT64_MAX && i == UINT64_MAX && s == UINT64_MAX);
-
-    const char *bad[] = {
-        "",
-        "README",
-        "00ab0000000000ff-0",
-        "00ab0000000000f-0-1029",      /* 15 hash digits */
-        "00ab0000000000fff-0-1029",    /* 17 */
-        "00AB0000000000ff-0-1029",     /* uppercase */
-        "00ab0000000000ff-00-1029",    /* leading zero */
-        "00ab0000000000ff-0-01029",    /* leading zero */
-        "00ab0000000000ff-0-1029.tmp", /* another suffix */
-        "00ab0000000000ff-0-1029.t.t",
-        "00ab0000000000ff-0-10000000000000000", /* 17 size digits */
-        "00ab0000000000ff--1029",
-    };
-    for (size_t n = 0; n < sizeof bad / sizeof bad[0]; n++)
-        cr_assert(!page_file_name_parse(bad[n], &h, &i, &s, &temp), "%s", bad[n]);
-}
-
-Test(page_file, name_hash_separates_fields)
-{
-    struct page_key a = {"ab", 2, "c", 1, 0}, b = {"a", 1, "bc", 2, 0};
-    cr_assert_neq(page_file_name_hash(&a), page_file_name_hash(&b));
-    struct page_key a2 = a;
-    a2.index = 1; /* the index is not in the name hash: it is its own field of the name */
-    cr_assert_eq(page_file_name_hash(&a), page_file_name_hash(&a2));
+    return p.result;
 }
 
 /* --- index -------------------------------------------------------------------------------- */
@@ -570,7 +461,7 @@ Test(disk_store, open_removes_temp_and_misplaced_files_and_keeps_others)
     /* A temp file as a crash leaves it, one in the wrong subdir, one with an impossible size,
      * and a file that is not the store's. */
     uint64_t h = page_file_name_hash(&k.key);
-    page_file_name(name, h, 1, 5000 + page_file_header_size(&k.key), true);
+    page_file_name(name, h, 1, 5000 + page_file_header_size(&k.key, 5000), true);
     snprintf(path, sizeof path, "%s/%02x/%s", root, (unsigned)(h >> 56), name);
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
@@ -613,7 +504,7 @@ Test(disk_store, every_truncation_point_and_a_longer_file_are_dropped)
     struct tkey k;
     tkey_set(&k, 7, 3);
     const uint32_t len = 200;
-    off_t size = (off_t)(page_file_header_size(&k.key) + len);
+    off_t size = (off_t)(page_file_header_size(&k.key, len) + len);
     uint64_t bad = 0;
     for (off_t cut = 0; cut <= size; cut++) {
         write_one(d, &k, len);
@@ -656,13 +547,14 @@ Test(disk_store, corruption_is_dropped_and_counted)
     struct disk_store *d = open_store(root, 64 * MIB, 16 * KIB, 0);
     struct tkey k;
     tkey_set(&k, 8, 0);
-    size_t hs = page_file_header_size(&k.key);
+    size_t hs = page_file_header_size(&k.key, 8000);
     const off_t at[] = {(off_t)hs + 4000,           /* data */
                         PAGE_FILE_FIXED_BYTES + 12, /* path, in the header */
-                        (off_t)hs - 3,              /* etag */
-                        16,                         /* index */
-                        PAGE_FILE_CRC_OFFSET + 1,   /* checksum */
-                        0};                         /* magic */
+                        (off_t)(PAGE_FILE_FIXED_BYTES + k.key.path_len + 2), /* etag */
+                        (off_t)hs - 3,                                       /* block checksum */
+                        16,                                                  /* index */
+                        PAGE_FILE_CRC_OFFSET + 1,                            /* header checksum */
+                        0};                                                  /* magic */
     for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
         write_one(d, &k, 8000);
         cr_assert_eq(read_one(d, &k, 8000), 0);
@@ -675,10 +567,78 @@ Test(disk_store, corruption_is_dropped_and_counted)
     /* A caller expecting another length: refused at once, dropped, counted. */
     write_one(d, &k, 8000);
     cr_assert_eq(read_one(d, &k, 7999), -1);
-    cr_assert_eq(stats_of(d).bad_pages, 7);
+    cr_assert_eq(stats_of(d).bad_pages, 8);
     disk_store_close(d);
     du(root);
     cr_assert_eq(n_files, 0);
+    rm_rf(root);
+}
+
+Test(disk_store, parts_read_and_check_only_their_blocks)
+{
+    char root[64], path[PATH_MAX];
+    make_tmp(root, sizeof root);
+    struct disk_store *d = open_store(root, 64 * MIB, MIB, 0);
+    struct tkey k;
+    tkey_set(&k, 9, 4);
+    const uint32_t len = MIB - 5000; /* a short last block */
+    const uint32_t block = 1u << page_file_block_shift(len);
+    cr_assert_eq(block, 16 * KIB);
+    write_one(d, &k, len);
+    struct {
+        uint32_t from, count, want_base, want_len;
+    } cases[] = {
+        {0, 1, 0, block},
+        {block - 1, 2, 0, 2 * block},                   /* across one edge */
+        {100000, 256 * KIB, 6 * block, 17 * block},     /* a range's part of a page */
+        {len - 10, 10, 63 * block, len - 63 * block},   /* the short last block */
+        {len - 10, 1000, 63 * block, len - 63 * block}, /* asked past the end: clamped */
+        {0, len - 1, 0, len},                           /* every block: the whole page */
+    };
+    uint64_t hits = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint32_t base = 0, got = 0;
+        cr_assert_eq(read_part(d, &k, len, cases[i].from, cases[i].count, &base, &got), 0,
+                     "case %zu", i);
+        cr_assert_eq(base, cases[i].want_base, "case %zu", i);
+        cr_assert_eq(got, cases[i].want_len, "case %zu", i);
+        cr_assert_eq(stats_of(d).hits, ++hits);
+    }
+
+    /* A flipped byte in block 10: parts that do not touch it are still served (every byte
+     * sent is checked; the others are not read), the first part that does drops the page. */
+    snprintf(path, sizeof path, "%s", only_file(root));
+    size_t hs = page_file_header_size(&k.key, len);
+    flip_byte(path, (off_t)(hs + 10 * block + 5));
+    uint32_t base, got;
+    cr_assert_eq(read_part(d, &k, len, 0, 3 * block, &base, &got), 0);
+    cr_assert_eq(read_part(d, &k, len, 11 * block, 100, &base, &got), 0);
+    cr_assert_eq(stats_of(d).bad_pages, 0);
+    cr_assert_eq(read_part(d, &k, len, 9 * block + 7, 2 * block, &base, &got), -ENOENT);
+    cr_assert_eq(stats_of(d).bad_pages, 1);
+    cr_assert_eq(access(path, F_OK), -1, "the bad file is gone");
+    cr_assert_eq(read_part(d, &k, len, 0, 1, &base, &got), -1, "and no longer indexed");
+
+    /* Cut after block 5: parts before the cut are whole and served; one past it is not. */
+    write_one(d, &k, len);
+    snprintf(path, sizeof path, "%s", only_file(root));
+    cr_assert_eq(truncate(path, (off_t)(hs + 5 * block + 100)), 0);
+    cr_assert_eq(read_part(d, &k, len, 4 * block, block, &base, &got), 0);
+    cr_assert_eq(read_part(d, &k, len, 5 * block, 50, &base, &got), -ENOENT);
+    cr_assert_eq(stats_of(d).bad_pages, 2);
+
+    /* The header is checked for every part: a flipped byte of the path, or of a block
+     * checksum the part does not use, drops the page. */
+    const off_t header_at[] = {PAGE_FILE_FIXED_BYTES + 3, (off_t)hs - 2};
+    for (size_t i = 0; i < 2; i++) {
+        write_one(d, &k, len);
+        snprintf(path, sizeof path, "%s", only_file(root));
+        flip_byte(path, header_at[i]);
+        cr_assert_eq(read_part(d, &k, len, 0, 10, &base, &got), -ENOENT, "flip at %lld",
+                     (long long)header_at[i]);
+    }
+    cr_assert_eq(stats_of(d).bad_pages, 4);
+    disk_store_close(d);
     rm_rf(root);
 }
 
@@ -1034,7 +994,8 @@ static void conc_round(struct run *r)
         rd->cr = cr;
         rd->i = j;
         r->outstanding++;
-        if (!disk_store_read(r->d, r->l, &conc_keys[j].key, conc_len(j), conc_verify_cb, rd)) {
+        if (!disk_store_read(r->d, r->l, &conc_keys[j].key, conc_len(j), 0, conc_len(j),
+                             conc_verify_cb, rd)) {
             r->outstanding--;
             c->absent++;
             free(rd);
