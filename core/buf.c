@@ -74,6 +74,17 @@ int buf_append_char(struct buf *b, char c)
     return buf_append(b, &c, 1);
 }
 
+int buf_append_u64(struct buf *b, uint64_t v)
+{
+    char digits[20];
+    size_t at = sizeof digits;
+    do {
+        digits[--at] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return buf_append(b, digits + at, sizeof digits - at);
+}
+
 int buf_vappendf(struct buf *b, const char *fmt, va_list ap)
 {
     va_list copy;

@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define BUF_WARN_UNUSED __attribute__((warn_unused_result))
 
@@ -32,6 +33,8 @@ void buf_reset(struct buf *b);
 int buf_append(struct buf *b, const void *p, size_t n) BUF_WARN_UNUSED;
 int buf_append_str(struct buf *b, const char *s) BUF_WARN_UNUSED;
 int buf_append_char(struct buf *b, char c) BUF_WARN_UNUSED;
+/* Append v in decimal. Not printf: response heads append numbers on every request. */
+int buf_append_u64(struct buf *b, uint64_t v) BUF_WARN_UNUSED;
 int buf_appendf(struct buf *b, const char *fmt, ...) BUF_WARN_UNUSED
     __attribute__((format(printf, 2, 3)));
 int buf_vappendf(struct buf *b, const char *fmt, va_list ap) BUF_WARN_UNUSED;

@@ -337,28 +337,12 @@ static void conn_response_queued(struct conn *c)
     conn_flush(c);
 }
 
-/* Decimal digits of v into out (no NUL); returns their count. */
-static size_t conn_format_u64(uint64_t v, char out[24])
-{
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
-}
-
 static int conn_write_head(struct conn *c, int status, const struct buf *headers,
                            uint64_t content_length)
 {
     /* Pieces, not printf: this runs once per response (callgrind put vfprintf on top). */
     char status_digits[3] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
                              (char)('0' + status % 10)};
-    char length[24];
-    size_t length_len = conn_format_u64(content_length, length);
     struct buf h;
     buf_init(&h, HTTP_MAX_HEADER_BYTES * 4);
     int rc = buf_append(&h, "HTTP/1.1 ", 9);
@@ -377,7 +361,7 @@ static int conn_write_head(struct conn *c, int status, const struct buf *headers
     if (!rc && conn_status_has_body(status)) {
         rc = buf_append(&h, "Content-Length: ", 16);
         if (!rc)
-            rc = buf_append(&h, length, length_len);
+            rc = buf_append_u64(&h, content_length);
         if (!rc)
             rc = buf_append(&h, "\r\n", 2);
     }

@@ -203,11 +203,19 @@ static int s3_object_headers(struct s3_get *g)
             rc = s3_object_part(h, m, g->r);
     }
     if (!rc && g->status == 206) {
-        char range[96];
-        int n = snprintf(range, sizeof(range), "Content-Range: bytes %llu-%llu/%llu\r\n",
-                         (unsigned long long)g->first, (unsigned long long)g->last,
-                         (unsigned long long)m->size);
-        rc = buf_append(h, range, (size_t)n);
+        rc = buf_append(h, "Content-Range: bytes ", 21);
+        if (!rc)
+            rc = buf_append_u64(h, g->first);
+        if (!rc)
+            rc = buf_append_char(h, '-');
+        if (!rc)
+            rc = buf_append_u64(h, g->last);
+        if (!rc)
+            rc = buf_append_char(h, '/');
+        if (!rc)
+            rc = buf_append_u64(h, m->size);
+        if (!rc)
+            rc = buf_append(h, "\r\n", 2);
     }
     return rc;
 }

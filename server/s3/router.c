@@ -128,7 +128,12 @@ static void s3_new_request_id(char out[17], uint64_t serial)
     static __thread uint32_t prefix;
     if (!prefix && getrandom(&prefix, sizeof(prefix), GRND_NONBLOCK) != sizeof(prefix))
         prefix = 0x5eed;
-    snprintf(out, 17, "%08X%08X", prefix, (uint32_t)serial);
+    /* Not printf: this runs for every request. */
+    static const char hex[] = "0123456789ABCDEF";
+    uint64_t id = (uint64_t)prefix << 32 | (uint32_t)serial;
+    for (int i = 15; i >= 0; i--, id >>= 4)
+        out[i] = hex[id & 15];
+    out[16] = '\0';
 }
 
 static void s3_on_abort(struct http_exchange *x)

@@ -1,10 +1,11 @@
 /*
- * Unit tests for core/buf.c: growth, the cap, formatting, take.
+ * Unit tests for core/buf.c: growth, the cap, formatting (printf and decimal), take.
  */
 #include "core/buf.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,4 +70,36 @@ Test(buf, take_hands_over_storage)
     cr_assert_str_eq(p, "hello");
     cr_assert_null(b.data);
     free(p);
+}
+
+Test(buf, append_u64_matches_printf)
+{
+    const uint64_t values[] = {0,
+                               1,
+                               9,
+                               10,
+                               99,
+                               100,
+                               4096,
+                               1048575,
+                               4294967295u,
+                               4294967296u,
+                               10000000000000000000u,
+                               UINT64_MAX};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        struct buf b;
+        buf_init(&b, 64);
+        cr_assert_eq(buf_append_str(&b, "x="), 0);
+        cr_assert_eq(buf_append_u64(&b, values[i]), 0);
+        char want[32];
+        snprintf(want, sizeof want, "x=%llu", (unsigned long long)values[i]);
+        cr_assert_eq(b.len, strlen(want));
+        cr_assert_eq(memcmp(b.data, want, b.len), 0, "%s", want);
+        buf_free(&b);
+    }
+    struct buf small;
+    buf_init(&small, 3);
+    cr_assert_eq(buf_append_u64(&small, 1234), -E2BIG);
+    cr_assert_eq(small.len, 0);
+    buf_free(&small);
 }
