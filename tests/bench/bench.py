@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """bench.py: the benchmark of tests/bench/run.sh (issue 5). run.sh installs and builds, then runs
 
-    bench.py --work DIR --binary PROXY [--quick] [--results FILE] [--command TEXT]
+    bench.py --work DIR --binary PROXY [--send-modes PROG] [--quick] [--results FILE]
+             [--command TEXT]
 
 Everything runs on loopback, on free ports below the ephemeral range, out of DIR:
   origin   nginx serving DIR/data (bucket/key), the UFS of both caching proxies; core 1
@@ -17,6 +18,9 @@ The load generator (wrk -t1 + wrk-s3.lua, curl for the cold read, kaconns.py) ru
 Warm rows interleave short rounds of every server and report medians, the ratios as the median
 of per-round ratios (min..max). Server CPU comes from /proc/PID/stat (utime+stime of the
 process and its children processes), the CPU taken by everything else from /proc/stat.
+At the end, with the servers idle, PROG (tests/bench/send_modes.c, built by run.sh) measures the
+sender CPU per MiB of send() copy, vmsplice+splice, sendfile and MSG_ZEROCOPY over loopback: a
+section of its own (--quick: one round of 64 MiB, to exercise the path).
 Standard library only. Every process started here is stopped by PID on the way out; their PIDs
 are also appended to DIR/pids for run.sh's EXIT trap.
 """
@@ -404,6 +408,7 @@ class Bench:
             self.budget_mib = 256
             self.disk_mib, self.disk_mem_mib = 512, 16
             self.conns, self.conn_secs = 1000, 2
+            self.send_modes_args = ["--rounds", "1", "--mib", "64"]
         else:
             self.big_n, self.big_size = 16, 64 * MIB
             self.small_n, self.small_size = 2000, 100 * KIB
@@ -411,6 +416,8 @@ class Bench:
             self.budget_mib = 2048
             self.disk_mib, self.disk_mem_mib = 4096, 64
             self.conns, self.conn_secs = 1000, 5
+            self.send_modes_args = []  # its defaults: about 30 s
+        self.send_modes_lines = None
         self.meta_ttl = "60s"
         self.origin_seen = (0, {})
         self.can_drop = None
@@ -1064,6 +1071,36 @@ class Bench:
                 self.procs.stop(cg.proc, signal.SIGTERM, timeout=3)
                 cg.proc = None
 
+    # -- ways to send --------------------------------------------------------------------
+
+    def send_modes_section(self):
+        """send_modes (tests/bench/send_modes.c) with every server idle: its table and settings
+        for a section of their own, or a problem when it fails."""
+        self.wait_quiet()
+        argv = [self.args.send_modes, "--markdown"] + self.send_modes_args
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            self.problems.append(f"send_modes: {e}")
+            return
+        out = r.stdout.splitlines()
+        for line in out:
+            if line and not line.startswith("|"):
+                log(line)
+        rows = [line for line in out if line.startswith("|")]
+        if r.returncode != 0 or not rows:
+            self.problems.append(f"send_modes: status {r.returncode}: "
+                                 f"{' | '.join(r.stderr.strip().splitlines()[-3:])}")
+            return
+        settings = out[0].replace("send_modes: sender", "Sender", 1)
+        self.send_modes_lines = [
+            f"- {settings}; the servers above idle. Figures are medians over the rounds, "
+            f"min..max across them, and the ratio of medians to send() copy.",
+            "- Loopback only: the kernel copies MSG_ZEROCOPY data it delivers to a local socket, "
+            "so this machine cannot show that row's gain on a real NIC; loopback also runs the "
+            "receive path on the sending CPU.",
+            "", *rows]
+
     # -- report --------------------------------------------------------------------------
 
     HEAD = ["workload", "server", "req/s", "MiB/s", "p50 ms", "p99 ms", "srv CPU %",
@@ -1148,6 +1185,9 @@ class Bench:
                          "returned the expected statuses and sizes.")
         extra += self.notes
         text = "\n".join(hdr + body + ["- " + x for x in extra]) + "\n"
+        if self.send_modes_lines:
+            text += ("\n## Ways to send a cached page (sender CPU per MiB over loopback, "
+                     "tests/bench/send_modes.c)\n\n" + "\n".join(self.send_modes_lines) + "\n")
         return text
 
     # -- main ----------------------------------------------------------------------------
@@ -1196,6 +1236,9 @@ class Bench:
         self.memory_rows()
         log("callgrind row")
         self.callgrind_row()
+        if self.args.send_modes:
+            log("ways to send (send_modes)")
+            self.send_modes_section()
         for s in self.all_servers:
             if not s.alive():
                 self.problems.append(f"{s.label}: {s.dead}")
@@ -1212,6 +1255,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True)
     ap.add_argument("--binary", required=True)
+    ap.add_argument("--send-modes", help="tests/bench/send_modes.c built: run at the end")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--results")
     ap.add_argument("--command", default=" ".join(sys.argv))

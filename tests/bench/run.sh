@@ -118,11 +118,15 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
     ninja -C build alluxio-s3-proxy
 fi
 [ -x "$ROOT/build/alluxio-s3-proxy" ] || { echo "run.sh: no build/alluxio-s3-proxy" >&2; exit 1; }
+# send_modes.c (the ways to send a cached page, run by bench.py at the end) into the work
+# directory, so built on every run whatever SKIP_BUILD says.
+cc -O2 -Wall -Wextra -Werror -std=gnu11 -pthread -o "$WORK/send_modes" "$HERE/send_modes.c"
 
 # ------------------------------------------------------------------------------------------
 # 3. the benchmark
 
 ARGS=(--work "$WORK" --binary "$ROOT/build/alluxio-s3-proxy" --command "$COMMAND"
+    --send-modes "$WORK/send_modes"
     --quiet-wait "${QUIET_WAIT:-$([ "$QUICK" = 1 ] && echo 0 || echo 300)}")
 if [ "$QUICK" = 1 ]; then
     ARGS+=(--quick)
