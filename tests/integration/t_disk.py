@@ -264,6 +264,24 @@ def object_gets(oracle, start, bucket):
     return [(p, rng) for m, p, q, rng in log if m == "GET" and p.startswith(f"/{bucket}/")]
 
 
+def read_onto_disk(c, px, bucket, objs, flush, d1, truth, what):
+    """Read objs and then flush whole (flush pushes objs' pages out of the small memory tier),
+    wait until every page of objs is on disk; {("bucket/key", index): path} of good pages."""
+    read_and_check(c, px, bucket, objs, "first read", ranges=False)
+    read_and_check(c, px, bucket, flush, "flush read", ranges=False)
+    want = {(f"{bucket}/{k}", i) for k, v in objs.items() for i in range(npages(len(v)))}
+    deadline = time.monotonic() + 15
+    while True:
+        good, _ = verify_disk(c, [d1], truth, what)
+        if want <= set(good) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    missing = sorted(want - set(good))
+    if missing:
+        raise TestFailure(f"pages never written to disk: {missing[:10]} ({len(missing)})")
+    return good
+
+
 def write_files(root, bucket, objs):
     for key, data in objs.items():
         p = os.path.join(root, bucket, key)
@@ -377,19 +395,8 @@ def disk_corruption_detected(s, c):
         sets = disk_sets(s.s3_sets(oracle), [d1], ["64MB"], metadata_cache_ttl="60s")
         px = s.new_proxy("disk-bad", sets)
         try:
-            read_and_check(c, px, B, objs, "first read", ranges=False)
             # Evict the objects' pages from the (4-page) memory tier: later reads go to disk.
-            read_and_check(c, px, B, flush, "flush read", ranges=False)
-            want = {(f"{B}/{k}", i) for k, v in objs.items() for i in range(npages(len(v)))}
-            deadline = time.monotonic() + 15
-            while True:
-                good, _ = verify_disk(c, [d1], truth, "before corrupting")
-                if want <= set(good) or time.monotonic() > deadline:
-                    break
-                time.sleep(0.05)
-            missing = sorted(want - set(good))
-            if missing:
-                raise TestFailure(f"pages never written to disk: {missing[:10]} ({len(missing)})")
+            good = read_onto_disk(c, px, B, objs, flush, d1, truth, "before corrupting")
             last = npages(8 * P + 123) - 1
             targets = {
                 ("c/obj0", 2): "flip a data byte",
@@ -468,17 +475,7 @@ def disk_parts_of_pages(s, c):
         sets = disk_sets(s.s3_sets(oracle), [d1], ["64MB"], metadata_cache_ttl="60s")
         px = s.new_proxy("disk-part", sets)
         try:
-            read_and_check(c, px, B, objs, "first read", ranges=False)
-            read_and_check(c, px, B, flush, "flush read", ranges=False)
-            want = {(f"{B}/{k}", i) for k, v in objs.items() for i in range(npages(len(v)))}
-            deadline = time.monotonic() + 15
-            while True:
-                good, _ = verify_disk(c, [d1], truth, "before the ranges")
-                if want <= set(good) or time.monotonic() > deadline:
-                    break
-                time.sleep(0.05)
-            if not want <= set(good):
-                raise TestFailure(f"pages never written to disk: {sorted(want - set(good))[:10]}")
+            good = read_onto_disk(c, px, B, objs, flush, d1, truth, "before the ranges")
             n = 6 * P + 5000
             specs = [(P + 100, P + 200), (P - 10, P + 10), (2 * P + BLOCK - 1, 2 * P + BLOCK + 1),
                      (3 * P + 3 * BLOCK, 4 * P + BLOCK), (n - 7, n), (6 * P + 4999, n),

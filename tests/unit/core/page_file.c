@@ -10,24 +10,7 @@
 #include <string.h>
 
 #include "core/page_store/page_file.h"
-
-#define TEST_ETAG "\"0123456789abcdef\""
-
-struct tkey {
-    char path[96];
-    struct page_key key;
-};
-
-static void tkey_set(struct tkey *k, unsigned object, uint64_t index)
-{
-    snprintf(k->path, sizeof k->path, "s3://bucket/dir/object-%u.parquet", object);
-    k->key = (struct page_key){k->path, strlen(k->path), TEST_ETAG, strlen(TEST_ETAG), index};
-}
-
-static uint8_t fill_byte(const struct page_key *k, size_t j)
-{
-    return (uint8_t)(k->path_len * 31 + k->index * 7 + j * 13 + (j >> 9));
-}
+#include "page_key_fixture.h"
 
 static uint8_t *image_of(const struct page_key *k, uint32_t len, size_t *total, size_t *hs)
 {

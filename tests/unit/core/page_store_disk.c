@@ -26,29 +26,12 @@
 #include "core/page_store/disk.h"
 #include "core/page_store/disk_index.h"
 #include "core/page_store/page_file.h"
+#include "page_key_fixture.h"
 
-#define TEST_ETAG "\"0123456789abcdef\""
-#define KIB       1024ULL
-#define MIB       (1024 * KIB)
+#define KIB 1024ULL
+#define MIB (1024 * KIB)
 
 /* --- helpers ------------------------------------------------------------------------------ */
-
-struct tkey {
-    char path[96];
-    struct page_key key;
-};
-
-static void tkey_set(struct tkey *k, unsigned object, uint64_t index)
-{
-    snprintf(k->path, sizeof k->path, "s3://bucket/dir/object-%u.parquet", object);
-    k->key = (struct page_key){k->path, strlen(k->path), TEST_ETAG, strlen(TEST_ETAG), index};
-}
-
-static uint8_t fill_byte(const struct page_key *k, size_t j)
-{
-    uint8_t last = k->path_len ? (uint8_t)k->path[k->path_len - 1] : 0;
-    return (uint8_t)(k->path_len * 31 + last * 17 + k->index * 7 + j * 13);
-}
 
 static struct page *page_for(const struct page_key *k, uint32_t len)
 {
