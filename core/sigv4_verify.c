@@ -3,8 +3,9 @@
  *
  * The canonical request is sigv4.c's, built from exactly the headers the client listed in
  * SignedHeaders (vectors README, "Pitfalls"); this file adds what only a verifier needs: the
- * Authorization and X-Amz-* parsers, the scope and clock rules, S3's error answers, and the two
- * body checkers. Wording of the messages follows what S3 answers, as quoted by the evidence in
+ * Authorization and X-Amz-* parsers, the scope and clock rules, and which of S3's error answers
+ * each failure gets (the table and the error bookkeeping are sigv4_error.c; the body checkers
+ * sigv4_body.c). Wording of the messages follows what S3 answers, as quoted by the evidence in
  * tests/vectors/sigv4/s3-negative.jsonl; where a message is not from S3 the comment says so.
  * Signatures and tokens are compared with CRYPTO_memcmp; key material is wiped with
  * OPENSSL_cleanse; nothing here logs.
@@ -17,7 +18,6 @@
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,152 +27,7 @@
 #define VERIFY_TERMINAL        "aws4_request"
 #define VERIFY_EXPIRES_DIGITS  10 /* more digits than this cannot be <= 7 days anyway */
 
-/* ---- errors ---------------------------------------------------------------------------------- */
-
-static const struct {
-    int status;
-    const char *code;
-    const char *message; /* used when a call gives none (and when formatting one fails) */
-} verify_errors[] = {
-    [SIGV4_VERIFY_OK] = {200, "", ""},
-    [SIGV4_VERIFY_ACCESS_DENIED] = {403, "AccessDenied", "Access Denied"},
-    [SIGV4_VERIFY_INVALID_ACCESS_KEY_ID] = {403, "InvalidAccessKeyId",
-                                            "The AWS Access Key Id you provided does not exist in "
-                                            "our records."},
-    [SIGV4_VERIFY_SIGNATURE_DOES_NOT_MATCH] = {403, "SignatureDoesNotMatch",
-                                               "The request signature we calculated does not match "
-                                               "the signature you provided. Check your key and "
-                                               "signing method."},
-    [SIGV4_VERIFY_REQUEST_TIME_TOO_SKEWED] = {403, "RequestTimeTooSkewed",
-                                              "The difference between the request time and the "
-                                              "current time is too large."},
-    /* 400, as S3 answers it (s3tools/s3cmd#297: "400 (InvalidToken)"). */
-    [SIGV4_VERIFY_INVALID_TOKEN] = {400, "InvalidToken",
-                                    "The provided token is malformed or otherwise invalid."},
-    [SIGV4_VERIFY_AUTH_HEADER_MALFORMED] = {400, "AuthorizationHeaderMalformed",
-                                            "The authorization header is malformed."},
-    [SIGV4_VERIFY_AUTH_QUERY_ERROR] = {400, "AuthorizationQueryParametersError",
-                                       "Error parsing the query-string authentication "
-                                       "parameters."},
-    [SIGV4_VERIFY_INVALID_REQUEST] = {400, "InvalidRequest", "Invalid Request"},
-    [SIGV4_VERIFY_INVALID_ARGUMENT] = {400, "InvalidArgument", "Invalid Argument"},
-    [SIGV4_VERIFY_INVALID_URI] = {400, "InvalidURI", "Couldn't parse the specified URI."},
-    [SIGV4_VERIFY_CONTENT_SHA256_MISMATCH] = {400, "XAmzContentSHA256Mismatch",
-                                              "The provided 'x-amz-content-sha256' header does not "
-                                              "match what was computed."},
-    /* Malformed aws-chunked framing: S3 answers IncompleteBody with this message
-     * (versity/versitygw#1685 and #1666 quote S3's body). */
-    [SIGV4_VERIFY_INCOMPLETE_BODY] = {400, "IncompleteBody",
-                                      "The request body terminated unexpectedly"},
-    /* versity/versitygw#1683 and #2085 quote S3's body, with Chunk and BadChunkSize. */
-    [SIGV4_VERIFY_INVALID_CHUNK_SIZE] = {400, "InvalidChunkSizeError",
-                                         "Only the last chunk is allowed to have a size less than "
-                                         "8192 bytes"},
-    [SIGV4_VERIFY_INTERNAL_ERROR] = {500, "InternalError",
-                                     "We encountered an internal error. Please try again."},
-};
-
-int sigv4_verify_error_status(enum sigv4_verify_error e)
-{
-    if ((size_t)e >= sizeof(verify_errors) / sizeof(verify_errors[0]))
-        return 500;
-    return verify_errors[e].status;
-}
-
-const char *sigv4_verify_error_code(enum sigv4_verify_error e)
-{
-    if ((size_t)e >= sizeof(verify_errors) / sizeof(verify_errors[0]))
-        return "InternalError";
-    return verify_errors[e].code;
-}
-
-void sigv4_error_free(struct sigv4_error *err)
-{
-    if (!err)
-        return;
-    for (size_t i = 0; i < err->extra_count && i < SIGV4_VERIFY_MAX_EXTRAS; i++)
-        free(err->extras[i].value);
-    free(err->_message_owned);
-    memset(err, 0, sizeof(*err));
-    err->http_status = 200;
-    err->code = "";
-    err->message = "";
-}
-
-static void verify_error_reset(struct sigv4_error *err)
-{
-    memset(err, 0, sizeof(*err));
-    err->http_status = 200;
-    err->code = "";
-    err->message = "";
-}
-
-int sigv4_error_append_xml(const struct sigv4_error *err, struct buf *out)
-{
-    size_t start = out->len;
-    for (size_t i = 0; i < err->extra_count; i++) {
-        const char *v = err->extras[i].value ? err->extras[i].value : "";
-        int rc = xml_append_element(out, err->extras[i].name, v, strlen(v));
-        if (rc == -E2BIG) /* xml_append_element left out as it was: skip this one */
-            continue;
-        if (rc) {
-            out->len = start;
-            if (out->data)
-                out->data[start] = '\0';
-            return rc;
-        }
-    }
-    return 0;
-}
-
-enum sigv4_verify_error sigv4_error__set(struct sigv4_error *err, enum sigv4_verify_error kind,
-                                         const char *message)
-{
-    err->kind = kind;
-    err->http_status = verify_errors[kind].status;
-    err->code = verify_errors[kind].code;
-    err->message = message ? message : verify_errors[kind].message;
-    return kind;
-}
-
-/* The same with a formatted message; falls back to the table's message without memory. */
-static enum sigv4_verify_error verify_failf(struct sigv4_error *err, enum sigv4_verify_error kind,
-                                            const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static enum sigv4_verify_error verify_failf(struct sigv4_error *err, enum sigv4_verify_error kind,
-                                            const char *fmt, ...)
-{
-    struct buf b;
-    buf_init(&b, 4096);
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = buf_vappendf(&b, fmt, ap);
-    va_end(ap);
-    sigv4_error__set(err, kind, NULL);
-    if (rc == 0) {
-        free(err->_message_owned);
-        err->_message_owned = buf_take(&b, NULL);
-        if (err->_message_owned)
-            err->message = err->_message_owned;
-    }
-    buf_free(&b);
-    return kind;
-}
-
-void sigv4_error__extra(struct sigv4_error *err, const char *name, const char *value, size_t len)
-{
-    if (err->extra_count >= SIGV4_VERIFY_MAX_EXTRAS)
-        return;
-    char *v = malloc(len + 1);
-    if (!v)
-        return;
-    memcpy(v, value, len);
-    v[len] = '\0';
-    err->extras[err->extra_count].name = name;
-    err->extras[err->extra_count].value = v;
-    err->extra_count++;
-}
+/* ---- error helpers ----------------------------------------------------------------------- */
 
 static enum sigv4_verify_error verify_fail(struct sigv4_error *err, enum sigv4_verify_error kind,
                                            const char *message)
@@ -188,29 +43,6 @@ static void verify_extra(struct sigv4_error *err, const char *name, const char *
 static void verify_extra_str(struct sigv4_error *err, const char *name, const char *value)
 {
     verify_extra(err, name, value, strlen(value));
-}
-
-/* "41 57 53 34": how S3 spells StringToSignBytes and CanonicalRequestBytes. */
-static void verify_extra_bytes(struct sigv4_error *err, const char *name, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    if (err->extra_count >= SIGV4_VERIFY_MAX_EXTRAS)
-        return;
-    char *v = malloc(len ? 3 * len : 1);
-    if (!v)
-        return;
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (i)
-            v[o++] = ' ';
-        v[o++] = hex[c >> 4];
-        v[o++] = hex[c & 0x0f];
-    }
-    v[o] = '\0';
-    err->extras[err->extra_count].name = name;
-    err->extras[err->extra_count].value = v;
-    err->extra_count++;
 }
 
 /* ---- small parsers ------------------------------------------------------------------------- */
@@ -432,10 +264,10 @@ static const char *verify_cred_prefix(const struct verify_ctx *x)
 
 static enum sigv4_verify_error verify_bad_credential(struct verify_ctx *x)
 {
-    return verify_failf(x->err, verify_cred_kind(x),
-                        "%sthe Credential is mal-formed; expecting "
-                        "\"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".",
-                        verify_cred_prefix(x));
+    return sigv4_error__setf(x->err, verify_cred_kind(x),
+                             "%sthe Credential is mal-formed; expecting "
+                             "\"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".",
+                             verify_cred_prefix(x));
 }
 
 /* "AKID/YYYYMMDD/region/service/aws4_request": five non-empty parts, each within its limit. */
@@ -552,10 +384,10 @@ static enum sigv4_verify_error verify_parse_header(struct verify_ctx *x, const c
         if (k < 0 || val[k]) {
             /* Not S3's exact words; S3 names the component too. */
             int show = plen > 64 ? 64 : (int)plen;
-            return verify_failf(x->err, SIGV4_VERIFY_AUTH_HEADER_MALFORMED,
-                                "The authorization header is malformed; the authorization "
-                                "component \"%.*s\" is malformed.",
-                                show, part);
+            return sigv4_error__setf(x->err, SIGV4_VERIFY_AUTH_HEADER_MALFORMED,
+                                     "The authorization header is malformed; the authorization "
+                                     "component \"%.*s\" is malformed.",
+                                     show, part);
         }
         val[k] = eq + 1;
         val_len[k] = plen - (size_t)(eq + 1 - part);
@@ -613,12 +445,12 @@ static enum sigv4_verify_error verify_query_one(struct verify_ctx *x, const char
     if (n == -EINVAL)
         return verify_fail(x->err, SIGV4_VERIFY_INVALID_URI, NULL);
     if (n < 0)
-        return verify_failf(x->err, SIGV4_VERIFY_AUTH_QUERY_ERROR, "%s is too long.", name);
+        return sigv4_error__setf(x->err, SIGV4_VERIFY_AUTH_QUERY_ERROR, "%s is too long.", name);
     if (n == 0)
         return verify_fail(x->err, SIGV4_VERIFY_AUTH_QUERY_ERROR, VERIFY_MSG_QUERY_PARAMS);
     if (n > 1) /* not S3's wording */
-        return verify_failf(x->err, SIGV4_VERIFY_AUTH_QUERY_ERROR, "%s is given more than once.",
-                            name);
+        return sigv4_error__setf(x->err, SIGV4_VERIFY_AUTH_QUERY_ERROR,
+                                 "%s is given more than once.", name);
     return SIGV4_VERIFY_OK;
 }
 
@@ -778,23 +610,23 @@ static enum sigv4_verify_error verify_scope(struct verify_ctx *x)
     const char *pre = verify_cred_prefix(x);
     enum sigv4_verify_error kind = verify_cred_kind(x);
     if (memcmp(x->date8, x->amz_date, 8) != 0)
-        return verify_failf(x->err, kind,
-                            "%sInvalid credential date. Date is not the same as X-Amz-Date.", pre);
+        return sigv4_error__setf(
+            x->err, kind, "%sInvalid credential date. Date is not the same as X-Amz-Date.", pre);
     if (strcmp(x->region, x->cfg->region) != 0) {
         /* Vector neg-wrong-region; the Region element names the region to use. */
-        verify_failf(x->err, kind, "%sthe region '%s' is wrong; expecting '%s'", pre, x->region,
-                     x->cfg->region);
+        sigv4_error__setf(x->err, kind, "%sthe region '%s' is wrong; expecting '%s'", pre,
+                          x->region, x->cfg->region);
         verify_extra_str(x->err, "Region", x->cfg->region);
         return kind;
     }
     if (strcmp(x->service, x->cfg->service) != 0)
-        return verify_failf(x->err, kind,
-                            "%sincorrect service \"%s\". This endpoint belongs to \"%s\".", pre,
-                            x->service, x->cfg->service);
+        return sigv4_error__setf(x->err, kind,
+                                 "%sincorrect service \"%s\". This endpoint belongs to \"%s\".",
+                                 pre, x->service, x->cfg->service);
     if (strcmp(x->terminal, VERIFY_TERMINAL) != 0)
-        return verify_failf(x->err, kind,
-                            "%sincorrect terminal \"%s\". This endpoint uses \"aws4_request\".",
-                            pre, x->terminal);
+        return sigv4_error__setf(
+            x->err, kind, "%sincorrect terminal \"%s\". This endpoint uses \"aws4_request\".", pre,
+            x->terminal);
     return SIGV4_VERIFY_OK;
 }
 
@@ -1059,9 +891,9 @@ static enum sigv4_verify_error verify_signature(struct verify_ctx *x, const char
         verify_extra_str(x->err, "AWSAccessKeyId", x->access_key);
         verify_extra(x->err, "StringToSign", sts.data, sts.len);
         verify_extra(x->err, "SignatureProvided", x->signature, x->signature_len);
-        verify_extra_bytes(x->err, "StringToSignBytes", sts.data, sts.len);
+        sigv4_error__extra_bytes(x->err, "StringToSignBytes", sts.data, sts.len);
         verify_extra(x->err, "CanonicalRequest", creq.data ? creq.data : "", creq.len);
-        verify_extra_bytes(x->err, "CanonicalRequestBytes", creq.data, creq.len);
+        sigv4_error__extra_bytes(x->err, "CanonicalRequestBytes", creq.data, creq.len);
         goto out;
     }
 
@@ -1096,7 +928,7 @@ enum sigv4_verify_error sigv4_verify(const struct sigv4_verify_config *cfg,
     buf_init(&x.signed_headers, SIGV4_VERIFY_MAX_AUTH_BYTES);
     buf_init(&x.token, SIGV4_VERIFY_MAX_AUTH_BYTES);
     buf_init(&x.tmp, SIGV4_VERIFY_MAX_AUTH_BYTES);
-    verify_error_reset(err);
+    sigv4_error__reset(err);
     sigv4_auth_clear(auth);
     struct sigv4_verify_secret secret = {NULL, NULL};
     char payload[65];

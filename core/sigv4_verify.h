@@ -169,7 +169,16 @@ enum sigv4_verify_error sigv4_verify(const struct sigv4_verify_config *cfg,
  * kind, status, code and message (static; NULL: the table's); returns kind. */
 enum sigv4_verify_error sigv4_error__set(struct sigv4_error *err, enum sigv4_verify_error kind,
                                          const char *message);
+/* The same with a formatted message; falls back to the table's message without memory. */
+enum sigv4_verify_error sigv4_error__setf(struct sigv4_error *err, enum sigv4_verify_error kind,
+                                          const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Add an extra element (copied); dropped when full or out of memory. */
 void sigv4_error__extra(struct sigv4_error *err, const char *name, const char *value, size_t len);
+/* Add an extra element holding len bytes as S3 spells StringToSignBytes and
+ * CanonicalRequestBytes: "41 57 53 34". */
+void sigv4_error__extra_bytes(struct sigv4_error *err, const char *name, const char *s, size_t len);
+/* Empty: an OK result, nothing owned. */
+void sigv4_error__reset(struct sigv4_error *err);
 
 #endif

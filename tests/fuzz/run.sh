@@ -7,7 +7,7 @@
 # /tmp/alluxio-s3-proxy-fuzz-artifacts) and its path printed.
 #
 # Targets (STYLE.md section 6), one line each in the table at the end:
-#   sigv4_verify       core/sigv4_verify.c, core/sigv4_body.c and the canonicalizer under them
+#   sigv4_verify       core/sigv4_verify.c, sigv4_error.c, sigv4_body.c and the canonicalizer under them
 #   http_parse         server/http/parse.c: request heads (whole, split, byte-stepped, pipelined)
 #                      and chunked bodies (whole and in pieces)
 #   worker_api_target  server/worker_api/target.c: worker REST request targets, ufsFullPath
@@ -104,8 +104,8 @@ run_target() {
 target() {
     case "$1" in
     sigv4_verify)
-        run_target sigv4_verify 16384 core/sigv4_verify.c core/sigv4_body.c core/sigv4.c \
-            core/uri.c core/buf.c core/xml.c -lcrypto -lpthread ;;
+        run_target sigv4_verify 16384 core/sigv4_verify.c core/sigv4_error.c core/sigv4_body.c \
+            core/sigv4.c core/uri.c core/buf.c core/xml.c -lcrypto -lpthread ;;
     http_parse)
         run_target http_parse 20480 server/http/parse.c ;;
     worker_api_target)
