@@ -19,7 +19,19 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-LOGS="$(mktemp -d /tmp/alluxio-s3-proxy-tests.XXXXXX)"
+
+# Test data peaks at a few GiB (a 1 GiB object, disk stores, etcd WALs; each test's data is
+# removed when it ends, logs are kept). /tmp is used when it has room; on a machine whose disk is
+# nearly full, /dev/shm (RAM-backed) is used instead, so a full disk is not a red run.
+free_kib() { df -Pk "$1" 2>/dev/null | awk 'NR == 2 { print $4 }'; }
+SCRATCH_NEED_KIB=$((6 * 1024 * 1024))
+SCRATCH=/tmp
+if [ "$(free_kib /tmp || echo 0)" -lt "$SCRATCH_NEED_KIB" ] &&
+    [ "$(free_kib /dev/shm || echo 0)" -ge "$SCRATCH_NEED_KIB" ]; then
+    SCRATCH=/dev/shm
+fi
+LOGS="$(mktemp -d "$SCRATCH/alluxio-s3-proxy-tests.XXXXXX")"
+echo "scratch: $LOGS ($(($(free_kib "$SCRATCH") / 1024)) MiB free on $SCRATCH)"
 T0=$SECONDS
 PASSED=0
 FAILED=0

@@ -7,6 +7,7 @@ expected bytes, ETags and headers are computed from what was written, never read
 import concurrent.futures
 import datetime
 import os
+import shutil
 import time
 
 from harness import (
@@ -203,6 +204,27 @@ class Suite:
         self.proxies = {}  # shared, by name
         self.owned = []  # started by tests; checked after each test
         self.events = []  # (name, ok, message) extra results: shutdowns, crashes
+        self.shared_paths = set()  # workdir entries kept from one test to the next
+
+    # ---- disk use: a run writes gigabytes of test data; only the logs are kept
+    def keep(self, path):
+        """Marks a workdir entry as shared by later tests: prune_test leaves it alone."""
+        self.shared_paths.add(os.path.basename(os.path.normpath(path)))
+        return path
+
+    def prune_test(self, before):
+        """Removes what a test added to the workdir (data roots, disk stores, etcd data), but
+        logs and shared entries. KEEP_TEST_DATA=1 keeps everything for a post-mortem."""
+        if os.environ.get("KEEP_TEST_DATA") == "1":
+            return
+        for name in set(os.listdir(self.workdir)) - before - self.shared_paths:
+            remove_data(os.path.join(self.workdir, name))
+
+    def prune_all(self):
+        if os.environ.get("KEEP_TEST_DATA") == "1":
+            return
+        for name in os.listdir(self.workdir):
+            remove_data(os.path.join(self.workdir, name))
 
     # ---- shared UFS and data
     def moto(self):
@@ -300,6 +322,19 @@ class Suite:
         if self._moto is not None:
             self._moto.stop()
         return results
+
+
+def remove_data(path):
+    """Deletes a file or tree of test data; log files stay for the post-mortem."""
+    if path.endswith(".log"):
+        return
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 def read_all(path):

@@ -91,6 +91,7 @@ def main():
                 report(t.name, "SKIP", f"heavy test, not run on the {args.label} build")
                 continue
             c = harness.Check()
+            before = set(os.listdir(workdir))
             t0 = time.monotonic()
             status, msg = "PASS", ""
             signal.alarm(t.timeout)
@@ -115,6 +116,7 @@ def main():
                 status = "FAIL"
                 msg = (msg + "\n" if msg else "") + "\n".join(problems)
             report(t.name, status, msg, time.monotonic() - t0)
+            suite.prune_test(before)
             # A crashed shared proxy is restarted by the next suite.proxy() call.
     finally:
         signal.alarm(0)
@@ -128,6 +130,7 @@ def main():
                 suite.shutdown()
         except Exception:
             report("suite_teardown", "FAIL", traceback.format_exc(limit=6))
+        suite.prune_all()
     secs = time.monotonic() - t_start
     print(
         f"== integration [{args.label}]: passed={passed} failed={failed} skipped={skipped} "

@@ -51,7 +51,7 @@ _SHARED = {}
 def shared_root(s):
     """The tree every cluster test's proxy (file UFS) and workers read: one directory per
     bucket. Holds the 64 MiB object (written once); tests add their own buckets."""
-    root = os.path.join(s.workdir, "cluster-ufs")
+    root = s.keep(os.path.join(s.workdir, "cluster-ufs"))
     if _SHARED.get("root") != root:
         data = prng_bytes("cluster:big64m", 64 * MiB)
         write_files(root, BIG_BUCKET, {BIG_KEY: data})
