@@ -7,7 +7,9 @@
 #include "../log.h"
 #include "../loop.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 const char *ufs_status_name(enum ufs_status st)
 {
@@ -32,6 +34,31 @@ const char *ufs_status_name(enum ufs_status st)
         return "UFS error";
     }
     return "?";
+}
+
+char *ufs_object_path(const struct ufs *u, const char *bucket, const char *key, size_t key_len,
+                      size_t *len)
+{
+    size_t scheme_len = strlen(u->scheme), bucket_len = strlen(bucket);
+    size_t head = scheme_len + 3 + bucket_len + 1;
+    if (key_len > SIZE_MAX - head - 1)
+        return NULL;
+    char *p = malloc(head + key_len + 1);
+    if (!p)
+        return NULL;
+    char *at = p;
+    memcpy(at, u->scheme, scheme_len);
+    at += scheme_len;
+    memcpy(at, "://", 3);
+    at += 3;
+    memcpy(at, bucket, bucket_len);
+    at += bucket_len;
+    *at++ = '/';
+    if (key_len)
+        memcpy(at, key, key_len);
+    at[key_len] = '\0';
+    *len = head + key_len;
+    return p;
 }
 
 void ufs_reply_free(struct ufs_reply *r)

@@ -82,6 +82,14 @@ struct ufs {
     const char *scheme; /* "s3" or "file": full UFS paths are "<scheme>://bucket/key" */
 };
 
+/*
+ * The full UFS path of an object, "<scheme>://<bucket>/<key>" (key is key_len bytes, may hold
+ * NUL), NUL-terminated, malloc'd; its length in *len. NULL on ENOMEM. Pages and metadata are
+ * keyed by it. Built without printf: it runs for every GET.
+ */
+char *ufs_object_path(const struct ufs *u, const char *bucket, const char *key, size_t key_len,
+                      size_t *len);
+
 struct ufs_s3_config {
     const char *endpoint_url; /* NULL: https://s3.<region>.amazonaws.com */
     const char *region;

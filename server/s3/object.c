@@ -486,15 +486,7 @@ void s3_object_get(struct s3_request *r)
     r->op_free = s3_get_free;
     r->op_abort = s3_get_abort;
 
-    struct buf path;
-    buf_init(&path, 8 * 1024);
-    if (buf_appendf(&path, "%s://%s/", s->ufs->scheme, r->bucket) ||
-        buf_append(&path, r->key, r->key_len)) {
-        buf_free(&path);
-        s3_error(r, 500, "InternalError", "Out of memory.", NULL, NULL);
-        return;
-    }
-    g->path = buf_take(&path, &g->path_len);
+    g->path = ufs_object_path(s->ufs, r->bucket, r->key, r->key_len, &g->path_len);
     if (!g->path) {
         s3_error(r, 500, "InternalError", "Out of memory.", NULL, NULL);
         return;

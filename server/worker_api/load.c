@@ -368,22 +368,14 @@ static struct worker_api_load_file *worker_api_load_file_new(struct worker_api_l
                                                              const char *key, size_t len)
 {
     struct worker_api_load_file *f = calloc(1, sizeof(*f));
-    struct buf path;
-    buf_init(&path, WORKER_API_PATH_MAX_BYTES * 2);
-    if (!f || buf_appendf(&path, "%s://%s/", run->w->ufs->scheme, run->bucket) != 0 ||
-        buf_append(&path, key, len) != 0) {
-        buf_free(&path);
-        free(f);
+    if (!f)
         return NULL;
-    }
-    size_t prefix = path.len - len;
-    f->path = buf_take(&path, &f->path_len);
-    buf_free(&path);
+    f->path = ufs_object_path(run->w->ufs, run->bucket, key, len, &f->path_len);
     if (!f->path) {
         free(f);
         return NULL;
     }
-    f->key = f->path + prefix;
+    f->key = f->path + f->path_len - len; /* the key is the path's tail */
     f->key_len = len;
     f->run = run;
     f->refs = 1;
