@@ -1128,6 +1128,7 @@ class Bench:
             "nginx": sh("nginx -v 2>&1").replace("nginx version: ", ""),
             "wrk": sh("wrk -v 2>&1 | head -1").split(" Copyright")[0],
             "valgrind": sh("valgrind --version"),
+            "cc": sh("cat /proc/sys/net/ipv4/tcp_congestion_control"),
             "commit": sh(f"git -C {ROOT} rev-parse --short HEAD") +
             (" (+ uncommitted changes)" if sh(f"git -C {ROOT} status --porcelain -- server core "
                                                f"conf meson.build") else ""),
@@ -1140,7 +1141,8 @@ class Bench:
             f"# Benchmark results{' (--quick: harness smoke test, not figures)' if self.quick else ''}",
             "",
             f"- Date: {now.strftime('%Y-%m-%d %H:%M %Z')} (took {(time.monotonic() - started) / 60:.1f} min)",
-            f"- Machine: nproc {m['nproc']}, kernel {m['kernel']}, {m['cpu']}, {m['mem']} RAM",
+            f"- Machine: nproc {m['nproc']}, kernel {m['kernel']}, {m['cpu']}, {m['mem']} RAM, "
+            f"TCP congestion control {m['cc']} (it moves the large-response rows of every server)",
             f"- Command: `{self.args.command}`",
             f"- Proxy commit {m['commit']}, release build; {m['nginx']}; {m['wrk']}; {m['valgrind']}",
             f"- Dataset: {self.big_n} x {self.big_size // MIB} MiB (range rows, cold row) + "
