@@ -897,9 +897,9 @@ void conn_start(struct http_server *s, int fd)
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     /* No TCP_NOTSENT_LOWAT. Measured over loopback (threads=1, wrk -c64, 3 rounds): 128 KiB
-     * ends the 8 MiB rows' tail (p99 0.2-1.5 s -> 0.17 s; senders stuck in TCP persist while
-     * the client's window is below one 64 KiB loopback MSS), but costs 20% more CPU per 8 MiB
-     * GET and a third fewer 1 MiB GETs/s, since every send then stops at the mark. */
+     * ends the 8 MiB rows' tail (p99 0.2-1.5 s -> 0.17 s; in the stalls ss shows our sockets
+     * in TCP persist for ~200 ms with the client's receive queue empty), but costs 20% more
+     * CPU per 8 MiB GET and a third fewer 1 MiB GETs/s, since every send stops at the mark. */
     c->next = s->conns;
     if (s->conns)
         s->conns->prev = c;
