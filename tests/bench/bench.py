@@ -667,6 +667,9 @@ class Bench:
             "p99": f["p99_us"] / 1000,
             "busy": 100 * srv_cpu / wall,
             "cpu_ms": 1000 * srv_cpu / reqs if reqs else float("nan"),
+            # Server, client and softirq together: sendfile moves the copy from the server to
+            # the client, so the server's own CPU/req alone flatters it.
+            "machine_ms": 1000 * (sys1 - sys0) / reqs if reqs else float("nan"),
             "client": 100 * client_cpu / wall,
             "others": 100 * max(0.0, (sys1 - sys0) - srv_cpu - client_cpu) / wall,
             "errors": int(f["err_connect"] + f["err_read"] + f["err_write"] + f["err_status"] +
@@ -843,6 +846,10 @@ class Bench:
             if s is not self.static:
                 notes.append(self.origin_text(origin))
             notes.append(f"client CPU {med([x['client'] for x in rr]):.0f}%")
+            machine = f"machine CPU {med([x['machine_ms'] for x in rr]):.3f} ms/req"
+            if s is not self.slice:
+                machine += f" ({ratio(s.name, 'slice', 'machine_ms')} slice's)"
+            notes.append(machine)
             others = max(x["others"] for x in rr)
             if others > 10:
                 notes.append(f"NOISY: others up to {others:.0f}% of a core")
@@ -1159,7 +1166,9 @@ class Bench:
             f"{self.rounds} interleaved round(s) of {self.secs} s per server (order rotated); "
             f"figures are medians, ratios the median of per-round ratios (min..max). MiB/s counts "
             f"the body bytes of completed responses. srv CPU % = server utime+stime / wall (100 = one "
-            f"core); CPU ms/req from the same deltas.",
+            f"core); CPU ms/req from the same deltas. Machine CPU ms/req (notes) is every CPU's busy time "
+            f"(/proc/stat: server, wrk, softirq) per request: nginx's sendfile leaves the copy to "
+            f"the receiving client, which a server-only figure does not see.",
             f"- SigV4 row: a second threads=1 proxy with auth=sigv4 (header auth, signed "
             f"host;range;x-amz-content-sha256;x-amz-date, requests pre-signed by bench.py); the "
             f"other proxies run auth=none. Disk rows: a threads=1 proxy with page.store.type="
