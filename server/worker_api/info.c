@@ -188,10 +188,8 @@ static void worker_api_info_head(struct worker_api_request *r)
 static void worker_api_info_head_cb(void *arg, enum ufs_status st, struct meta *m)
 {
     struct worker_api_request *r = arg;
-    r->pending--;
-    if (!r->x) {
+    if (!worker_api_request_resume(r)) {
         meta_unref(m);
-        worker_api_request_release_if_done(r);
         return;
     }
     struct worker_api_info *in = r->op;
@@ -241,10 +239,8 @@ static void worker_api_files_done(struct worker_api_request *r)
 static void worker_api_info_list_cb(void *arg, struct ufs_reply *reply)
 {
     struct worker_api_request *r = arg;
-    r->pending--;
-    if (!r->x) {
+    if (!worker_api_request_resume(r)) {
         ufs_reply_free(reply);
-        worker_api_request_release_if_done(r);
         return;
     }
     struct worker_api_info *in = r->op;

@@ -59,6 +59,9 @@ void worker_api_on_abort(struct http_exchange *x);
 
 /* Free r when its exchange is over and no callback is to come. */
 void worker_api_request_release_if_done(struct worker_api_request *r);
+/* Each of r's callbacks starts here: one fewer pending. False when the client has gone (r is
+ * freed if that was its last callback): the callback drops what it was handed and returns. */
+bool worker_api_request_resume(struct worker_api_request *r);
 
 /* Answer with a whole body (copied) and end the exchange; r may be freed by this call. */
 void worker_api_respond(struct worker_api_request *r, int status, const char *headers,

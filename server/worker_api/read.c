@@ -176,10 +176,8 @@ static void worker_api_read_page_cb(void *arg, uint64_t index, enum ufs_status s
                                     struct page *page)
 {
     struct worker_api_request *r = arg;
-    r->pending--;
-    if (!r->x) {
+    if (!worker_api_request_resume(r)) {
         page_unref(page);
-        worker_api_request_release_if_done(r);
         return;
     }
     struct worker_api_read *g = r->op;
@@ -287,10 +285,8 @@ static void worker_api_read_have_meta(struct worker_api_request *r)
 static void worker_api_read_meta_cb(void *arg, enum ufs_status st, struct meta *m)
 {
     struct worker_api_request *r = arg;
-    r->pending--;
-    if (!r->x) {
+    if (!worker_api_request_resume(r)) {
         meta_unref(m);
-        worker_api_request_release_if_done(r);
         return;
     }
     if (st != UFS_OK || !m) {

@@ -76,6 +76,15 @@ void worker_api_request_release_if_done(struct worker_api_request *r)
     free(r);
 }
 
+bool worker_api_request_resume(struct worker_api_request *r)
+{
+    r->pending--;
+    if (r->x)
+        return true;
+    worker_api_request_release_if_done(r);
+    return false;
+}
+
 void worker_api_on_abort(struct http_exchange *x)
 {
     struct worker_api_request *r = x->handler_ctx;
