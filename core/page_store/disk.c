@@ -440,7 +440,7 @@ bool disk_store_read(struct disk_store *d, struct loop *l, const struct page_key
         r->whole = r->span.len == expected_len;
         /* A part too takes a whole page's buffer: those come from the page pool, with no
          * page faults (page.c). Its len shrinks to the span once read. */
-        r->page = page_alloc(expected_len);
+        r->page = r->whole ? page_alloc(expected_len) : page_alloc_sparse(expected_len);
     }
     if (!r || !r->page) {
         free(r);

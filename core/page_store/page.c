@@ -10,6 +10,10 @@
  *
  * A fresh mapping costs a page fault and a zeroing per 4 KiB on first touch: for a 1 MiB page
  * that was about 30% of the CPU of serving a page from the disk store (perf, tests/bench).
+ * Pages that will be filled whole are mapped with MAP_POPULATE, one call instead of 257
+ * faults: reading 512 MiB cold through a fresh proxy took 8% less CPU. A part read from disk
+ * fills only its span of a whole page's mapping, so page_alloc_sparse leaves the rest
+ * untouched (populating it cost the 256 KiB disk row 17% of its req/s).
  * So a few freed mappings of the common size (page_pool_init: the configured page size) are
  * kept for reuse: a bounded pool, so the resident memory it adds is bounded too. Parts of pages
  * read from disk (a 256 KiB range's share of a page) borrow a mapping of that size as well, as
@@ -90,14 +94,14 @@ static size_t page_bytes(uint32_t len)
     return sizeof(struct page) + len;
 }
 
-struct page *page_alloc(uint32_t len)
+static struct page *page_alloc_mapped(uint32_t len, bool populate)
 {
     struct page *p;
     if (page_bytes(len) >= PAGE_MMAP_MIN_BYTES) {
         p = page_pool_take(page_bytes(len));
         if (!p) {
-            p = mmap(NULL, page_bytes(len), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-                     0);
+            int flags = MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0);
+            p = mmap(NULL, page_bytes(len), PROT_READ | PROT_WRITE, flags, -1, 0);
             if (p == MAP_FAILED)
                 return NULL;
         }
@@ -111,6 +115,16 @@ struct page *page_alloc(uint32_t len)
     p->base = 0;
     p->capacity = len;
     return p;
+}
+
+struct page *page_alloc(uint32_t len)
+{
+    return page_alloc_mapped(len, true);
+}
+
+struct page *page_alloc_sparse(uint32_t len)
+{
+    return page_alloc_mapped(len, false);
 }
 
 static void page_free(struct page *p)

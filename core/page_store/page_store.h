@@ -32,6 +32,9 @@ void page_pool_drain(void);
 /* A page of len bytes (contents undefined, base 0) with one reference; NULL on ENOMEM. A
  * part may later shrink len (never past capacity) and set base. */
 struct page *page_alloc(uint32_t len);
+/* The same for a buffer of which only a span will be written (a part of a page read from
+ * disk): memory is not touched ahead of the writes. */
+struct page *page_alloc_sparse(uint32_t len);
 struct page *page_ref(struct page *p);
 /* Drop a reference; frees at zero. NULL is ignored. */
 void page_unref(struct page *p);
