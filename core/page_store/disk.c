@@ -438,9 +438,9 @@ bool disk_store_read(struct disk_store *d, struct loop *l, const struct page_key
         r->expected_len = expected_len;
         r->span = page_file_span_of(expected_len, from, count);
         r->whole = r->span.len == expected_len;
-        /* A part too takes a whole page's buffer: those come from the page pool, with no
-         * page faults (page.c). Its len shrinks to the span once read. */
-        r->page = r->whole ? page_alloc(expected_len) : page_alloc_sparse(expected_len);
+        /* The span's bytes land at data[0]; a part's buffer is the span's size, from the
+         * page pool's part classes (page.c). */
+        r->page = r->whole ? page_alloc(expected_len) : page_alloc_sparse(r->span.len);
     }
     if (!r || !r->page) {
         free(r);

@@ -9,18 +9,17 @@
  * test). Mapping makes a page's memory go back to the system when the page goes.
  *
  * A fresh mapping costs a page fault and a zeroing per 4 KiB on first touch: for a 1 MiB page
- * that was about 30% of the CPU of serving a page from the disk store (perf, tests/bench).
- * Pages that will be filled whole are mapped with MAP_POPULATE, one call instead of 257
- * faults: reading 512 MiB cold through a fresh proxy took 8% less CPU. A part read from disk
- * fills only its span of a whole page's mapping, so page_alloc_sparse leaves the rest
- * untouched (populating it cost the 256 KiB disk row 17% of its req/s).
- * So a few freed mappings of the common size (page_pool_init: the configured page size) are
- * kept for reuse: a bounded pool, so the resident memory it adds is bounded too. Parts of pages
- * read from disk (a 256 KiB range's share of a page) borrow a mapping of that size as well, as
- * they live only until sent: 64 connections of 256 KiB ranges served from disk cost 0.186 ms
- * of CPU per request with a fresh mapping per part, 0.101 with a pool of 16, 0.083 with 32
- * (this bound, 32 MiB of 1 MiB pages), 0.080 with 64; 32 MiB keeps the pool inside the 64 MiB
- * the proxy may hold beyond its page budget.
+ * that was about 30% of the CPU of serving a page from the disk store (perf, tests/bench). So:
+ * - Pages that will be filled whole are mapped with MAP_POPULATE, one call instead of 257
+ *   faults: reading 512 MiB cold through a fresh proxy took 8% less CPU.
+ * - Freed mappings are kept for reuse in a pool bounded by bytes (32 MiB, inside the 64 MiB the
+ *   proxy may hold beyond its page budget), by size: whole pages of the configured size
+ *   (page_pool_init), and powers of two from 64 KiB for parts of pages read from disk
+ *   (page_alloc_sparse), which live only until sent. A part takes a mapping of its own size
+ *   class, left untouched beyond what is read into it (populating a whole page's mapping for a
+ *   part cost the 256 KiB disk row 17% of its req/s). With parts borrowing whole-page mappings
+ *   instead, 64 connections of 256 KiB ranges from disk cost 0.186 ms of CPU per request with
+ *   a fresh mapping per part, 0.101 with a pool of 16, 0.083 with 32, 0.080 with 64.
  */
 #include "page_store.h"
 
@@ -30,45 +29,66 @@
 #include <sys/mman.h>
 
 #define PAGE_MMAP_MIN_BYTES (64 * 1024) /* smaller pages come from malloc */
-#define PAGE_POOL_MAX       64          /* mappings kept for reuse, at most... */
-#define PAGE_POOL_MAX_BYTES (32u << 20) /* ...and at most this many bytes of them */
+#define PAGE_POOL_MAX_BYTES (32u << 20) /* bytes of mappings kept for reuse, all sizes */
+#define PAGE_POOL_CLASSES   32          /* the whole-page size, then powers of two for parts */
 
-/* Freed mappings of pool_bytes, linked through their first word. */
+/* Freed mappings of one size, linked through their first word. */
+struct page_pool_class {
+    size_t bytes;
+    void *head;
+};
+
 static pthread_mutex_t page_pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static void *page_pool_head;
-static size_t page_pool_count, page_pool_limit, page_pool_bytes;
+static struct page_pool_class page_pool[PAGE_POOL_CLASSES];
+static size_t page_pool_class_count; /* 0: nothing is kept */
+static size_t page_pool_held;        /* bytes of the mappings kept, all classes */
 
 void page_pool_init(uint32_t page_len)
 {
     pthread_mutex_lock(&page_pool_lock);
-    page_pool_bytes = sizeof(struct page) + (size_t)page_len;
-    page_pool_limit = PAGE_POOL_MAX_BYTES / page_pool_bytes;
-    if (page_pool_limit > PAGE_POOL_MAX)
-        page_pool_limit = PAGE_POOL_MAX;
+    /* Class 0: whole pages. Then the power-of-two sizes of parts (page_alloc_sparse), from
+     * the smallest mapping up to below a whole page's. */
+    page_pool[0] = (struct page_pool_class){sizeof(struct page) + (size_t)page_len, NULL};
+    size_t n = 1;
+    for (size_t b = PAGE_MMAP_MIN_BYTES; b < page_pool[0].bytes && n < PAGE_POOL_CLASSES; b *= 2)
+        page_pool[n++] = (struct page_pool_class){b, NULL};
+    page_pool_class_count = n;
     pthread_mutex_unlock(&page_pool_lock);
 }
 
 void page_pool_drain(void)
 {
     pthread_mutex_lock(&page_pool_lock);
-    while (page_pool_head) {
-        void *p = page_pool_head;
-        page_pool_head = *(void **)p;
-        munmap(p, page_pool_bytes);
+    for (size_t i = 0; i < page_pool_class_count; i++) {
+        while (page_pool[i].head) {
+            void *p = page_pool[i].head;
+            page_pool[i].head = *(void **)p;
+            munmap(p, page_pool[i].bytes);
+        }
     }
-    page_pool_count = 0;
-    page_pool_limit = 0;
+    page_pool_class_count = 0;
+    page_pool_held = 0;
     pthread_mutex_unlock(&page_pool_lock);
+}
+
+/* The class of mappings of exactly bytes, or NULL. Under the lock. */
+static struct page_pool_class *page_pool_class_of(size_t bytes)
+{
+    for (size_t i = 0; i < page_pool_class_count; i++)
+        if (page_pool[i].bytes == bytes)
+            return &page_pool[i];
+    return NULL;
 }
 
 static void *page_pool_take(size_t bytes)
 {
     void *p = NULL;
     pthread_mutex_lock(&page_pool_lock);
-    if (bytes == page_pool_bytes && page_pool_head) {
-        p = page_pool_head;
-        page_pool_head = *(void **)p;
-        page_pool_count--;
+    struct page_pool_class *c = page_pool_class_of(bytes);
+    if (c && c->head) {
+        p = c->head;
+        c->head = *(void **)p;
+        page_pool_held -= bytes;
     }
     pthread_mutex_unlock(&page_pool_lock);
     return p;
@@ -78,10 +98,11 @@ static bool page_pool_give(void *p, size_t bytes)
 {
     bool kept = false;
     pthread_mutex_lock(&page_pool_lock);
-    if (bytes == page_pool_bytes && page_pool_count < page_pool_limit) {
-        *(void **)p = page_pool_head;
-        page_pool_head = p;
-        page_pool_count++;
+    struct page_pool_class *c = page_pool_class_of(bytes);
+    if (c && page_pool_held + bytes <= PAGE_POOL_MAX_BYTES) {
+        *(void **)p = c->head;
+        c->head = p;
+        page_pool_held += bytes;
         kept = true;
     }
     pthread_mutex_unlock(&page_pool_lock);
@@ -94,22 +115,30 @@ static size_t page_bytes(uint32_t len)
     return sizeof(struct page) + len;
 }
 
-static struct page *page_alloc_mapped(uint32_t len, bool populate)
+/* A mapping of bytes (from the pool when it holds one) for len bytes of data. */
+static struct page *page_alloc_mapped(uint32_t len, size_t bytes, bool populate)
 {
-    struct page *p;
-    if (page_bytes(len) >= PAGE_MMAP_MIN_BYTES) {
-        p = page_pool_take(page_bytes(len));
-        if (!p) {
-            int flags = MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0);
-            p = mmap(NULL, page_bytes(len), PROT_READ | PROT_WRITE, flags, -1, 0);
-            if (p == MAP_FAILED)
-                return NULL;
-        }
-    } else {
-        p = malloc(page_bytes(len));
-        if (!p)
+    struct page *p = page_pool_take(bytes);
+    if (!p) {
+        int flags = MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0);
+        p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, flags, -1, 0);
+        if (p == MAP_FAILED)
             return NULL;
     }
+    atomic_init(&p->refs, 1);
+    p->len = len;
+    p->base = 0;
+    p->capacity = (uint32_t)(bytes - sizeof(struct page));
+    return p;
+}
+
+struct page *page_alloc(uint32_t len)
+{
+    if (page_bytes(len) >= PAGE_MMAP_MIN_BYTES)
+        return page_alloc_mapped(len, page_bytes(len), true);
+    struct page *p = malloc(page_bytes(len));
+    if (!p)
+        return NULL;
     atomic_init(&p->refs, 1);
     p->len = len;
     p->base = 0;
@@ -117,14 +146,19 @@ static struct page *page_alloc_mapped(uint32_t len, bool populate)
     return p;
 }
 
-struct page *page_alloc(uint32_t len)
-{
-    return page_alloc_mapped(len, true);
-}
-
 struct page *page_alloc_sparse(uint32_t len)
 {
-    return page_alloc_mapped(len, false);
+    /* A power-of-two size, so parts of any length share a few classes of the pool; a part
+     * that needs more than half a page takes a whole page's mapping. */
+    size_t bytes = PAGE_MMAP_MIN_BYTES;
+    while (bytes < page_bytes(len))
+        bytes *= 2;
+    pthread_mutex_lock(&page_pool_lock);
+    size_t whole = page_pool_class_count ? page_pool[0].bytes : 0;
+    pthread_mutex_unlock(&page_pool_lock);
+    if (whole && bytes >= whole && page_bytes(len) <= whole)
+        bytes = whole;
+    return page_alloc_mapped(len, bytes, false);
 }
 
 static void page_free(struct page *p)

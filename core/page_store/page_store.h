@@ -23,8 +23,8 @@ struct page {
     char data[];       /* len bytes; read-only once the page is shared */
 };
 
-/* Keep some freed pages of page_len bytes (the configured page size) for reuse, at most 32 MiB
- * of them (see page.c). Call at start. */
+/* Keep some freed pages of page_len bytes (the configured page size) and parts of pages for
+ * reuse, at most 32 MiB of them (see page.c). Call at start. */
 void page_pool_init(uint32_t page_len);
 /* Unmap what the pool holds and keep nothing more (at exit). */
 void page_pool_drain(void);
@@ -32,8 +32,8 @@ void page_pool_drain(void);
 /* A page of len bytes (contents undefined, base 0) with one reference; NULL on ENOMEM. A
  * part may later shrink len (never past capacity) and set base. */
 struct page *page_alloc(uint32_t len);
-/* The same for a buffer of which only a span will be written (a part of a page read from
- * disk): memory is not touched ahead of the writes. */
+/* A buffer for len bytes of a part of a page (read from disk): capacity may be larger (a size
+ * class of the pool), memory is not touched ahead of the writes. */
 struct page *page_alloc_sparse(uint32_t len);
 struct page *page_ref(struct page *p);
 /* Drop a reference; frees at zero. NULL is ignored. */
