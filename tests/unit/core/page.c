@@ -27,21 +27,49 @@ Test(page, small_pages_are_exact)
 Test(page, parts_round_up_to_a_class)
 {
     page_pool_init(MiB);
-    struct page *p = page_alloc_sparse(100000);
-    cr_assert_eq(p->len, 100000);
-    cr_assert_eq(p->capacity + sizeof(struct page), 128 * KiB);
-    page_unref(p);
-    p = page_alloc_sparse(700 * KiB);
-    cr_assert_eq(p->capacity + sizeof(struct page), MiB);
-    page_unref(p);
+    /* All held until the end: with nothing kept in the pool, each part maps its own class. */
+    struct page *p[4] = {page_alloc_sparse(100000), page_alloc_sparse(700 * KiB),
+                         page_alloc_sparse(MiB), page_alloc_sparse(10)};
+    cr_assert_eq(p[0]->len, 100000);
+    cr_assert_eq(p[0]->capacity + sizeof(struct page), 128 * KiB);
+    cr_assert_eq(p[1]->capacity + sizeof(struct page), MiB);
     /* More than the largest power of two below a whole page: a whole page's mapping. */
-    p = page_alloc_sparse(MiB);
-    cr_assert_eq(p->capacity, MiB);
-    cr_assert_eq(p->len, MiB);
-    page_unref(p);
-    p = page_alloc_sparse(10);
-    cr_assert_eq(p->capacity + sizeof(struct page), 64 * KiB);
-    page_unref(p);
+    cr_assert_eq(p[2]->capacity, MiB);
+    cr_assert_eq(p[2]->len, MiB);
+    cr_assert_eq(p[3]->capacity + sizeof(struct page), 64 * KiB);
+    for (int i = 0; i < 4; i++)
+        page_unref(p[i]);
+    page_pool_drain();
+}
+
+Test(page, a_part_takes_a_larger_mapping_when_its_class_is_empty)
+{
+    page_pool_init(MiB);
+    /* Whole pages churned out of the memory tier fill the pool; parts must still find them. */
+    struct page *whole = page_alloc(MiB);
+    memcpy(whole->data, marker, sizeof marker);
+    page_unref(whole);
+    struct page *part = page_alloc_sparse(200 * KiB);
+    cr_assert_eq(part, whole);
+    cr_assert_eq(part->capacity, MiB);
+    cr_assert_eq(part->len, 200 * KiB);
+    /* Freed, it goes back as what it is: a whole page's mapping. */
+    page_unref(part);
+    struct page *again = page_alloc(MiB);
+    cr_assert_eq(again, whole);
+    cr_assert_str_eq(again->data, marker);
+    page_unref(again);
+    page_pool_drain();
+
+    /* A whole page never takes a part's (smaller) mapping: it gets a fresh, zeroed one. */
+    page_pool_init(MiB);
+    struct page *small = page_alloc_sparse(100 * KiB);
+    memcpy(small->data, marker, sizeof marker);
+    page_unref(small);
+    struct page *fresh = page_alloc(MiB);
+    cr_assert_neq(memcmp(fresh->data, marker, sizeof marker), 0);
+    cr_assert_eq(fresh->capacity, MiB);
+    page_unref(fresh);
     page_pool_drain();
 }
 
