@@ -14,6 +14,15 @@
 
 static const char marker[] = "reused mapping";
 
+/* Marks p's bytes and frees it; the address is kept only to compare with later allocations. */
+static struct page *marked_and_freed(struct page *p)
+{
+    cr_assert_not_null(p);
+    memcpy(p->data, marker, sizeof marker);
+    page_unref(p);
+    return p;
+}
+
 Test(page, small_pages_are_exact)
 {
     struct page *p = page_alloc(100);
@@ -46,9 +55,7 @@ Test(page, a_part_takes_a_larger_mapping_when_its_class_is_empty)
 {
     page_pool_init(MiB);
     /* Whole pages churned out of the memory tier fill the pool; parts must still find them. */
-    struct page *whole = page_alloc(MiB);
-    memcpy(whole->data, marker, sizeof marker);
-    page_unref(whole);
+    struct page *whole = marked_and_freed(page_alloc(MiB));
     struct page *part = page_alloc_sparse(200 * KiB);
     cr_assert_eq(part, whole);
     cr_assert_eq(part->capacity, MiB);
@@ -63,9 +70,7 @@ Test(page, a_part_takes_a_larger_mapping_when_its_class_is_empty)
 
     /* A whole page never takes a part's (smaller) mapping: it gets a fresh, zeroed one. */
     page_pool_init(MiB);
-    struct page *small = page_alloc_sparse(100 * KiB);
-    memcpy(small->data, marker, sizeof marker);
-    page_unref(small);
+    marked_and_freed(page_alloc_sparse(100 * KiB));
     struct page *fresh = page_alloc(MiB);
     cr_assert_neq(memcmp(fresh->data, marker, sizeof marker), 0);
     cr_assert_eq(fresh->capacity, MiB);
@@ -76,18 +81,14 @@ Test(page, a_part_takes_a_larger_mapping_when_its_class_is_empty)
 Test(page, freed_mappings_are_reused_by_class)
 {
     page_pool_init(MiB);
-    struct page *part = page_alloc_sparse(200 * KiB);
-    memcpy(part->data, marker, sizeof marker);
-    page_unref(part);
+    struct page *part = marked_and_freed(page_alloc_sparse(200 * KiB));
     /* Another length of the same class (256 KiB) gets that mapping, bytes and all. */
     struct page *again = page_alloc_sparse(150 * KiB);
     cr_assert_eq(again, part);
     cr_assert_str_eq(again->data, marker);
     cr_assert_eq(again->len, 150 * KiB);
 
-    struct page *whole = page_alloc(MiB);
-    memcpy(whole->data, marker, sizeof marker);
-    page_unref(whole);
+    struct page *whole = marked_and_freed(page_alloc(MiB));
     struct page *whole_again = page_alloc(MiB);
     cr_assert_eq(whole_again, whole);
     cr_assert_eq(whole_again->capacity, MiB);
