@@ -170,6 +170,8 @@ struct page *page_alloc_sparse(uint32_t len)
     pthread_mutex_unlock(&page_pool_lock);
     if (whole && bytes >= whole && page_bytes(len) <= whole)
         bytes = whole;
+    if (bytes < PAGE_MMAP_MIN_BYTES) /* pages below 64 KiB: one too small to map */
+        return page_alloc(len);
     return page_alloc_mapped(len, bytes, true);
 }
 

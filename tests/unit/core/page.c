@@ -78,6 +78,22 @@ Test(page, a_part_takes_a_larger_mapping_when_its_class_is_empty)
     page_pool_drain();
 }
 
+Test(page, parts_of_pages_below_a_mapping_are_malloced)
+{
+    /* 4 KiB pages (the smallest page size): a part is never bigger than a whole page, so it
+     * comes from malloc and goes back there (a mapping freed with free() would abort). */
+    page_pool_init(4 * KiB);
+    for (uint32_t len = 1; len <= 4 * KiB; len *= 2) {
+        struct page *p = page_alloc_sparse(len);
+        cr_assert_not_null(p);
+        cr_assert_eq(p->len, len);
+        cr_assert_eq(p->capacity, len);
+        memset(p->data, 0xab, len);
+        page_unref(p);
+    }
+    page_pool_drain();
+}
+
 Test(page, freed_mappings_are_reused_by_class)
 {
     page_pool_init(MiB);
