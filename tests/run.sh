@@ -23,11 +23,11 @@ cd "$ROOT"
 # Test data peaks at a few GiB (a 1 GiB object, disk stores, etcd WALs; each test's data is
 # removed when it ends, logs are kept). /tmp is used when it has room; on a machine whose disk is
 # nearly full, /dev/shm (RAM-backed) is used instead, so a full disk is not a red run.
-free_kib() { df -Pk "$1" 2>/dev/null | awk 'NR == 2 { print $4 }'; }
+free_kib() { df -Pk "$1" 2>/dev/null | awk 'NR == 2 { kib = $4 } END { print kib + 0 }'; }
 SCRATCH_NEED_KIB=$((6 * 1024 * 1024))
 SCRATCH=/tmp
-if [ "$(free_kib /tmp || echo 0)" -lt "$SCRATCH_NEED_KIB" ] &&
-    [ "$(free_kib /dev/shm || echo 0)" -ge "$SCRATCH_NEED_KIB" ]; then
+if [ "$(free_kib /tmp)" -lt "$SCRATCH_NEED_KIB" ] &&
+    [ "$(free_kib /dev/shm)" -ge "$SCRATCH_NEED_KIB" ]; then
     SCRATCH=/dev/shm
 fi
 LOGS="$(mktemp -d "$SCRATCH/alluxio-s3-proxy-tests.XXXXXX")"
