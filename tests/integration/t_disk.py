@@ -532,6 +532,44 @@ def disk_parts_of_pages(s, c):
         moto.kill()
 
 
+@test(timeout=120)
+def disk_parts_of_small_pages(s, c):
+    """32 KiB pages (below the 64 KiB the page pool maps; two 16 KiB checksum blocks each):
+    pages and parts of pages come from malloc; ranges crossing page edges, read as parts from
+    disk, give the right bytes and the proxy exits cleanly (under ASan too)."""
+    page = 32 * KiB
+    root = os.path.join(s.workdir, "disk-small-ufs")
+    d1 = os.path.join(s.workdir, "disk-small", "d1")
+    data = prng_bytes("small-pages", 40 * page + 123)
+    write_files(root, "small", {"obj": data})
+    sets = proxy_sets_file(root, **{K_TYPE: "LOCAL", K_DIRS: d1, K_SIZES: "64MB", K_PAGE: "32KB",
+                                    "memory_store_size": "64KiB"})
+    px = s.new_proxy("disk-small", sets)
+    try:
+        r = get(c, px, "small", "obj", what="whole")
+        if r is not None:
+            c.bytes_eq(r.body, data, "the whole object")
+        pages = -(-len(data) // page)
+        deadline = time.monotonic() + 15
+        while True:
+            files = [f for _, _, fs in os.walk(d1) for f in fs if not f.endswith(".t")]
+            if len(files) >= pages or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        c.eq(len(files), pages, "page files on disk")
+        for lo, hi in [(page - 10, page + 10), (3 * page + 100, 5 * page + 7), (7, 100),
+                       (39 * page + BLOCK + 5, len(data))]:
+            r = get(c, px, "small", "obj", f"bytes={lo}-{hi - 1}", what="small parts")
+            if r is not None:
+                c.bytes_eq(r.body, data[lo:hi], f"bytes {lo}-{hi - 1}")
+    finally:
+        stop_with_counters(c, px, "small pages")
+    route = ROUTE_RE.findall(read_all(px.log))
+    c.eq(len(route), 1, "route counters line at SIGTERM")
+    if route:
+        c.ok(int(route[-1][1]) > 0, f"disk_parts={route[-1][1]}: no range was read as parts")
+
+
 # --------------------------------------------------------------------------------------------
 # 3. size bound
 
